@@ -1,0 +1,30 @@
+/* outdialctl: the operator's command line. One settings table for all
+ * subcommands; each subcommand is a function in a file of its own. */
+#ifndef OD_CTL_H
+#define OD_CTL_H
+
+#include "core/config.h"
+
+typedef struct {
+    const char *brokers, *pg_dsn, *topic_requests, *topic_events, *kafka_extra, *log_level;
+    /* submit */
+    const char *org, *agent, *to, *from, *request_id, *metadata, *context, *instructions;
+    const char *not_before, *expires_at, *webhook_url, *retry;
+    long ringing_timeout, max_duration;
+    int cancel;
+    /* watch / show */
+    int json, from_beginning;
+    long count, timeout;
+    const char *call, *request;
+} od_ctl_conf_t;
+
+int od_ctl_migrate(const od_ctl_conf_t *c, int argc, char **argv);
+int od_ctl_apply(const od_ctl_conf_t *c, int argc, char **argv);
+int od_ctl_submit(const od_ctl_conf_t *c, int argc, char **argv);
+int od_ctl_watch(const od_ctl_conf_t *c, int argc, char **argv);
+int od_ctl_show(const od_ctl_conf_t *c, int argc, char **argv);
+
+/* Prints "outdialctl: <msg>" on stderr and returns `code`. */
+int od_ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

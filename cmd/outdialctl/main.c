@@ -1,0 +1,110 @@
+/* outdialctl: parse settings, dispatch to a subcommand. */
+#include "ctl.h"
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define F(x) offsetof(od_ctl_conf_t, x)
+static const od_opt_t common_opts[] = {
+    {"kafka-brokers", "OUTDIAL_KAFKA_BROKERS", OD_OPT_STRING, "127.0.0.1:9092",
+     "Kafka bootstrap servers", F(brokers)},
+    {"pg-dsn", "OUTDIAL_PG_DSN", OD_OPT_STRING, NULL, "PostgreSQL conninfo or URI", F(pg_dsn)},
+    {"topic-requests", "OUTDIAL_TOPIC_REQUESTS", OD_OPT_STRING, "calls.requests",
+     "topic of call requests", F(topic_requests)},
+    {"topic-events", "OUTDIAL_TOPIC_EVENTS", OD_OPT_STRING, "calls.events",
+     "topic of lifecycle events", F(topic_events)},
+    {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL, "extra librdkafka settings, k=v,k=v",
+     F(kafka_extra)},
+    {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "warn", "debug, info, warn or error",
+     F(log_level)},
+    OD_OPT_END,
+};
+static const od_opt_t submit_opts[] = {
+    {"org", NULL, OD_OPT_STRING, NULL, "submit/show: org_id", F(org)},
+    {"agent", NULL, OD_OPT_STRING, NULL, "submit: agent_id", F(agent)},
+    {"to", NULL, OD_OPT_STRING, NULL, "submit: to_number (E.164)", F(to)},
+    {"from", NULL, OD_OPT_STRING, NULL, "submit: from_number (E.164)", F(from)},
+    {"request-id", NULL, OD_OPT_STRING, NULL, "submit: request_id (default: a new UUID)",
+     F(request_id)},
+    {"metadata", NULL, OD_OPT_STRING, NULL, "submit: metadata, a JSON object", F(metadata)},
+    {"context", NULL, OD_OPT_STRING, NULL, "submit: context, a JSON object", F(context)},
+    {"instructions", NULL, OD_OPT_STRING, NULL, "submit: instructions for the agent",
+     F(instructions)},
+    {"ringing-timeout", NULL, OD_OPT_INT, NULL, "submit: ringing_timeout_seconds",
+     F(ringing_timeout)},
+    {"max-duration", NULL, OD_OPT_INT, NULL, "submit: max_duration_seconds", F(max_duration)},
+    {"not-before", NULL, OD_OPT_STRING, NULL, "submit: not_before (RFC 3339)", F(not_before)},
+    {"expires-at", NULL, OD_OPT_STRING, NULL, "submit: expires_at (RFC 3339)", F(expires_at)},
+    {"webhook-url", NULL, OD_OPT_STRING, NULL, "submit: webhook_url", F(webhook_url)},
+    {"retry", NULL, OD_OPT_STRING, NULL, "submit: retry policy, a JSON object", F(retry)},
+    {"cancel", NULL, OD_OPT_BOOL, NULL, "submit: send a cancel for --org and --request-id",
+     F(cancel)},
+    OD_OPT_END,
+};
+static const od_opt_t watch_opts[] = {
+    {"json", NULL, OD_OPT_BOOL, NULL, "watch/show: print raw JSON", F(json)},
+    {"from-beginning", NULL, OD_OPT_BOOL, NULL, "watch: start at the oldest event",
+     F(from_beginning)},
+    {"count", NULL, OD_OPT_INT, "0", "watch: exit after this many events (0: never)", F(count)},
+    {"timeout", NULL, OD_OPT_INT, "0", "watch: exit after this many idle seconds (0: never)",
+     F(timeout)},
+    {"call", NULL, OD_OPT_STRING, NULL, "watch: only this call_id", F(call)},
+    {"request", NULL, OD_OPT_STRING, NULL, "show: request_id (with --org)", F(request)},
+    OD_OPT_END,
+};
+#undef F
+
+static const char usage[] =
+    "usage: outdialctl [options] COMMAND [args]\n\n"
+    "commands:\n"
+    "  migrate                  create or upgrade the database schema (idempotent)\n"
+    "  apply FILE.json          upsert trunks, rates, orgs, numbers and agents\n"
+    "  submit [FILE.jsonl|-]    publish one request from flags, or one per line\n"
+    "  submit --cancel          publish a cancel for --org and --request-id\n"
+    "  watch                    tail calls.events (a table on a terminal, --json raw)\n"
+    "  show CALL_ID             a call and its events from the database\n"
+    "  show --org ORG --request REQ\n\n"
+    "options (each also an environment variable):\n";
+
+int od_ctl_fail(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("outdialctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int main(int argc, char **argv) {
+    static const struct {
+        const char *name;
+        int (*fn)(const od_ctl_conf_t *, int, char **);
+    } cmds[] = {{"migrate", od_ctl_migrate}, {"apply", od_ctl_apply}, {"submit", od_ctl_submit},
+                {"watch", od_ctl_watch},     {"show", od_ctl_show}};
+    od_ctl_conf_t conf = {0};
+    const od_opt_t *tables[] = {common_opts, submit_opts, watch_opts, NULL};
+    char err[512], *pos[8];
+    int npos;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            od_config_usage(stdout, tables);
+            return 0;
+        }
+    }
+    if (od_config_parse(tables, &conf, argc, argv, pos, 8, &npos, err, sizeof err))
+        return od_ctl_fail(2, "%s", err);
+    if (od_log_set_level(conf.log_level)) return od_ctl_fail(2, "--log-level: unknown level");
+    od_log_set_component("outdialctl");
+    if (npos == 0) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
+        if (!strcmp(pos[0], cmds[i].name)) return cmds[i].fn(&conf, npos - 1, pos + 1);
+    return od_ctl_fail(2, "unknown command \"%s\" (see --help)", pos[0]);
+}

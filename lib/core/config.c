@@ -1,0 +1,120 @@
+/* Table-driven settings from environment and flags (see config.h). */
+#include "core/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_value(const od_opt_t *o, void *conf, const char *val, char *errstr, size_t n) {
+    char *base = (char *)conf + o->offset;
+    switch (o->type) {
+    case OD_OPT_STRING:
+        *(const char **)base = val;
+        return 0;
+    case OD_OPT_INT: {
+        char *end;
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (errno || end == val || *end) {
+            snprintf(errstr, n, "--%s: \"%s\" is not a whole number", o->flag, val);
+            return -1;
+        }
+        *(long *)base = v;
+        return 0;
+    }
+    case OD_OPT_BOOL:
+        if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "on")) {
+            *(int *)base = 1;
+        } else if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "no") ||
+                   !strcmp(val, "off") || !*val) {
+            *(int *)base = 0;
+        } else {
+            snprintf(errstr, n, "--%s: \"%s\" is not a boolean", o->flag, val);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static const od_opt_t *find(const od_opt_t *const *tables, const char *flag, size_t len) {
+    for (const od_opt_t *const *t = tables; *t; t++)
+        for (const od_opt_t *o = *t; o->flag; o++)
+            if (strlen(o->flag) == len && !strncmp(o->flag, flag, len)) return o;
+    return NULL;
+}
+
+int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv,
+                    char **pos, int pos_cap, int *npos, char *errstr, size_t errstr_size) {
+    *npos = 0;
+    for (const od_opt_t *const *t = tables; *t; t++) {
+        for (const od_opt_t *o = *t; o->flag; o++) {
+            const char *v = o->def;
+            const char *e = o->env ? getenv(o->env) : NULL;
+            if (e) v = e;
+            if (v && set_value(o, conf, v, errstr, errstr_size)) {
+                if (e) snprintf(errstr, errstr_size, "%s: \"%s\" is not valid", o->env, e);
+                return -1;
+            }
+        }
+    }
+    int only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (!only_pos && !strcmp(a, "--")) {
+            only_pos = 1;
+            continue;
+        }
+        if (only_pos || a[0] != '-' || !strcmp(a, "-")) {
+            if (*npos >= pos_cap) {
+                snprintf(errstr, errstr_size, "unexpected argument \"%s\" (see --help)", a);
+                return -1;
+            }
+            pos[(*npos)++] = a;
+            continue;
+        }
+        if (!strcmp(a, "-h")) goto help;
+        if (a[1] != '-') {
+            snprintf(errstr, errstr_size, "unknown option %s (see --help)", a);
+            return -1;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        if (len == 4 && !strncmp(name, "help", 4)) goto help;
+        const od_opt_t *o = find(tables, name, len);
+        if (!o) {
+            snprintf(errstr, errstr_size, "unknown option --%.*s (see --help)", (int)len, name);
+            return -1;
+        }
+        const char *val;
+        if (eq) {
+            val = eq + 1;
+        } else if (o->type == OD_OPT_BOOL) {
+            val = "1";
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            snprintf(errstr, errstr_size, "--%s needs a value", o->flag);
+            return -1;
+        }
+        if (set_value(o, conf, val, errstr, errstr_size)) return -1;
+    }
+    return 0;
+help:
+    od_config_usage(stdout, tables);
+    return 1;
+}
+
+void od_config_usage(FILE *out, const od_opt_t *const *tables) {
+    for (const od_opt_t *const *t = tables; *t; t++) {
+        for (const od_opt_t *o = *t; o->flag; o++) {
+            char flag[64];
+            snprintf(flag, sizeof flag, "--%s%s", o->flag,
+                     o->type == OD_OPT_BOOL ? "" : o->type == OD_OPT_INT ? " N" : " VALUE");
+            fprintf(out, "  %-30s %s", flag, o->help);
+            if (o->def && *o->def) fprintf(out, " (default: %s)", o->def);
+            fputc('\n', out);
+            if (o->env) fprintf(out, "  %-30s   env: %s\n", "", o->env);
+        }
+    }
+}

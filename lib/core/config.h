@@ -1,0 +1,37 @@
+/* Declarative configuration: each component describes its settings in one
+ * table (flag, environment variable, type, default, help, offset into its
+ * config struct), the way librdkafka's property table does. Every setting
+ * can come from the environment or from a flag (the flag wins); --help is
+ * generated from the table; an unknown flag is an error. */
+#ifndef OD_CORE_CONFIG_H
+#define OD_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { OD_OPT_STRING, OD_OPT_INT, OD_OPT_BOOL } od_opt_type_t;
+
+typedef struct {
+    const char *flag; /* "kafka-brokers" for --kafka-brokers */
+    const char *env;  /* "OUTDIAL_KAFKA_BROKERS", or NULL for flag-only */
+    od_opt_type_t type;
+    const char *def;  /* default as text, or NULL for none */
+    const char *help;
+    size_t offset;    /* of a `const char *`, `long` or `int` field */
+} od_opt_t;
+
+#define OD_OPT_END {NULL, NULL, OD_OPT_STRING, NULL, NULL, 0}
+
+/* Fills `conf` from defaults, then the environment, then argv (`--flag
+ * value`, `--flag=value`, or a bare `--flag` for booleans), across the
+ * NULL-terminated list of tables. Arguments that are not flags are returned
+ * in order in `pos` (at most `pos_cap`); *npos gets their count.
+ * Returns 0, 1 when --help was given (usage printed), or -1 with a message
+ * in errstr. String values point into argv or the environment. */
+int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv,
+                    char **pos, int pos_cap, int *npos, char *errstr, size_t errstr_size);
+
+/* Prints one line per option of each table: flag, env var, default, help. */
+void od_config_usage(FILE *out, const od_opt_t *const *tables);
+
+#endif

@@ -1,0 +1,58 @@
+/* Repositories: the statements outdial runs, one function each, over an
+ * od_db_t. JSON goes in and out as text or jansson values; no libpq type
+ * crosses this header. */
+#ifndef OD_DB_REPO_H
+#define OD_DB_REPO_H
+
+#include "db/db.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* ---- intake ---- */
+
+/* Stores a batch of calls with their first events (see od_intake() in
+ * schemas/sql): `rows_json` is a JSON array of rows. *inserted gets the
+ * number of new calls. OD_ERR_DB is retriable; OD_ERR_INVALID means a row
+ * was refused by the database. */
+int od_repo_intake(od_db_t *db, const char *rows_json, int *inserted) OD_MUSTCHECK;
+
+/* ---- provisioning ---- */
+
+/* Loads the snapshot that request validation reads (see od_request_resolve)
+ * into *out (caller owns), and its version. */
+int od_repo_provisioning_load(od_db_t *db, json_t **out, long *version) OD_MUSTCHECK;
+
+/* Validates and upserts a provisioning file in one transaction; on any
+ * problem nothing changes and errstr holds "path: reason". *changes gets
+ * the number of rows inserted or changed (0 when re-applying). */
+int od_repo_provisioning_apply(od_db_t *db, const json_t *doc, int *changes, char *errstr,
+                               size_t errstr_size) OD_MUSTCHECK;
+
+/* ---- outbox ---- */
+
+typedef struct {
+    int64_t id;
+    const char *call_id, *event_id, *type, *time, *body;
+} od_outbox_row_t;
+
+/* Reads up to `limit` oldest unpublished events and calls fn for each, in
+ * order. Returns the count or an error. */
+int od_repo_outbox_read(od_db_t *db, int limit,
+                        void (*fn)(const od_outbox_row_t *row, void *ctx), void *ctx);
+
+/* Deletes published outbox rows. */
+int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
+
+/* Number of rows waiting in the outbox, or an error. */
+long od_repo_outbox_depth(od_db_t *db);
+
+/* ---- calls ---- */
+
+/* The call (by call_id, or by org_id and request_id when call_id is NULL)
+ * as a JSON object with its "events" array in seq order; *out NULL if
+ * there is no such call. */
+int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id,
+                      const char *request_id, json_t **out) OD_MUSTCHECK;
+
+#endif

@@ -1,0 +1,60 @@
+/* Outbox reads and deletes for the event relay (see repo.h). */
+#include "db/db_int.h"
+#include "db/repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t *, void *),
+                        void *ctx) {
+    char lim[16];
+    const char *p[] = {lim};
+    int rc;
+    snprintf(lim, sizeof lim, "%d", limit);
+    PGresult *r = od_db__query(db,
+                               "SELECT o.id, o.call_id, e.event_id, e.type, e.body->>'occurred_at',"
+                               " e.body::text FROM outbox o"
+                               " JOIN call_events e ON e.call_id = o.call_id AND e.seq = o.seq"
+                               " ORDER BY o.id LIMIT $1",
+                               1, p, &rc);
+    if (!r) return rc;
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        od_outbox_row_t row = {strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                               PQgetvalue(r, i, 1),
+                               PQgetvalue(r, i, 2),
+                               PQgetvalue(r, i, 3),
+                               PQgetvalue(r, i, 4),
+                               PQgetvalue(r, i, 5)};
+        fn(&row, ctx);
+    }
+    PQclear(r);
+    return n;
+}
+
+int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) {
+    if (n == 0) return OD_OK;
+    size_t cap = (size_t)n * 21 + 3, len = 0;
+    char *arr = malloc(cap);
+    arr[len++] = '{';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(arr + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+    arr[len++] = '}';
+    arr[len] = 0;
+    const char *p[] = {arr};
+    int rc;
+    PGresult *r = od_db__query(db, "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1, p, &rc);
+    PQclear(r);
+    free(arr);
+    return rc;
+}
+
+long od_repo_outbox_depth(od_db_t *db) {
+    int rc;
+    PGresult *r = od_db__query(db, "SELECT count(*) FROM outbox", 0, NULL, &rc);
+    if (!r) return rc;
+    long v = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}

@@ -1,0 +1,284 @@
+/* Request validation (see request.h). Checks run in the order of the public
+ * codes' precedence: the shape of the message (INVALID_REQUEST, then
+ * INVALID_PHONE_NUMBER), then provisioning (ORG_NOT_FOUND, AGENT_NOT_FOUND,
+ * NUMBER_NOT_OWNED, OUTBOUND_DISABLED). The first failure wins. */
+#include "domain/request.h"
+#include "core/clock.h"
+#include "domain/e164.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *od_reject_code(od_reject_t r) {
+    static const char *const names[] = {NULL,
+                                        "INVALID_REQUEST",
+                                        "INVALID_PHONE_NUMBER",
+                                        "ORG_NOT_FOUND",
+                                        "NUMBER_NOT_OWNED",
+                                        "OUTBOUND_DISABLED",
+                                        "AGENT_NOT_FOUND",
+                                        "INSUFFICIENT_BALANCE"};
+    return (unsigned)r < sizeof names / sizeof *names ? names[r] : NULL;
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(od_request_t *req, od_reject_t code,
+                                                      const char *fmt, ...) {
+    if (req->reject) return -1;
+    req->reject = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(req->error, sizeof req->error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* An identifier: a string of 1..max bytes with no control characters. */
+static int check_id(od_request_t *req, const char *field, json_t *v, size_t max, const char **out) {
+    if (!v) return fail(req, OD_REJ_INVALID_REQUEST, "%s is required", field);
+    if (!json_is_string(v)) return fail(req, OD_REJ_INVALID_REQUEST, "%s must be a string", field);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0 || n > max)
+        return fail(req, OD_REJ_INVALID_REQUEST, "%s must be 1 to %zu characters", field, max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return fail(req, OD_REJ_INVALID_REQUEST, "%s contains a control character", field);
+    *out = s;
+    return 0;
+}
+
+static int check_int(od_request_t *req, const char *field, json_t *v, long lo, long hi, int *out) {
+    if (!v) return 0;
+    if (!json_is_integer(v))
+        return fail(req, OD_REJ_INVALID_REQUEST, "%s must be a whole number", field);
+    json_int_t x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return fail(req, OD_REJ_INVALID_REQUEST, "%s must be between %ld and %ld", field, lo, hi);
+    *out = (int)x;
+    return 0;
+}
+
+static int check_phone(od_request_t *req, const char *field, json_t *v, int required,
+                       const char **out) {
+    if (!v) return required ? fail(req, OD_REJ_INVALID_REQUEST, "%s is required", field) : 0;
+    if (!json_is_string(v)) return fail(req, OD_REJ_INVALID_REQUEST, "%s must be a string", field);
+    *out = json_string_value(v);
+    if (!od_e164_valid(*out))
+        return fail(req, OD_REJ_INVALID_PHONE_NUMBER, "%s \"%.40s\" is not an E.164 number", field,
+                    *out);
+    return 0;
+}
+
+static int check_object(od_request_t *req, const char *field, json_t *v, size_t max_bytes) {
+    if (!v) return 0;
+    if (!json_is_object(v)) return fail(req, OD_REJ_INVALID_REQUEST, "%s must be an object", field);
+    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT);
+    if (n > max_bytes)
+        return fail(req, OD_REJ_INVALID_REQUEST, "%s is larger than %zu bytes", field, max_bytes);
+    return 0;
+}
+
+static int check_time(od_request_t *req, const char *field, json_t *v, int64_t *out) {
+    if (!v) return 0;
+    if (!json_is_string(v) || od_clock_parse_rfc3339(json_string_value(v), out))
+        return fail(req, OD_REJ_INVALID_REQUEST, "%s must be an RFC 3339 date-time with a zone",
+                    field);
+    return 0;
+}
+
+static int check_url(od_request_t *req, json_t *v) {
+    if (!v) return 0;
+    const char *s = json_string_value(v);
+    if (!s || (strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) || strlen(s) > 2048 ||
+        strlen(s) < 10)
+        return fail(req, OD_REJ_INVALID_REQUEST, "webhook_url must be an http(s) URL");
+    return 0;
+}
+
+/* retry: {"max_attempts":1..10,"delay_seconds":0..86400,"on":["no_answer","busy"]} */
+static int check_retry(od_request_t *req, json_t *v) {
+    if (!v) return 0;
+    if (!json_is_object(v)) return fail(req, OD_REJ_INVALID_REQUEST, "retry must be an object");
+    const char *k;
+    json_t *x;
+    int dummy;
+    json_object_foreach(v, k, x) {
+        if (!strcmp(k, "max_attempts")) {
+            if (check_int(req, "retry.max_attempts", x, 1, 10, &dummy)) return -1;
+        } else if (!strcmp(k, "delay_seconds")) {
+            if (check_int(req, "retry.delay_seconds", x, 0, 86400, &dummy)) return -1;
+        } else if (!strcmp(k, "on")) {
+            size_t i;
+            json_t *e;
+            if (!json_is_array(x)) return fail(req, OD_REJ_INVALID_REQUEST, "retry.on must be an array");
+            json_array_foreach(x, i, e) {
+                const char *s = json_string_value(e);
+                if (!s || (strcmp(s, "no_answer") && strcmp(s, "busy")))
+                    return fail(req, OD_REJ_INVALID_REQUEST,
+                                "retry.on may list only \"no_answer\" and \"busy\"");
+            }
+        } else {
+            return fail(req, OD_REJ_INVALID_REQUEST, "retry has an unknown field \"%.40s\"", k);
+        }
+    }
+    return 0;
+}
+
+static const char *const request_fields[] = {
+    "action",       "request_id", "org_id",     "agent_id",  "to_number",
+    "from_number",  "metadata",   "context",    "instructions", "ringing_timeout_seconds",
+    "max_duration_seconds", "not_before", "expires_at", "webhook_url", "retry", NULL};
+
+static int known_field(const char *k, const char *const *list) {
+    for (; *list; list++)
+        if (!strcmp(k, *list)) return 1;
+    return 0;
+}
+
+static void parse_request(od_request_t *req) {
+    json_t *r = req->root;
+    const char *k;
+    json_t *v;
+    json_object_foreach(r, k, v) {
+        if (!known_field(k, request_fields)) {
+            fail(req, OD_REJ_INVALID_REQUEST, "unknown field \"%.40s\"", k);
+            return;
+        }
+    }
+    req->ringing_timeout_s = OD_RINGING_TIMEOUT_DEFAULT;
+    if (check_id(req, "request_id", json_object_get(r, "request_id"), 128, &req->request_id) ||
+        check_id(req, "agent_id", json_object_get(r, "agent_id"), 128, &req->agent_id) ||
+        check_object(req, "metadata", json_object_get(r, "metadata"), 16384) ||
+        check_object(req, "context", json_object_get(r, "context"), 65536) ||
+        check_int(req, "ringing_timeout_seconds", json_object_get(r, "ringing_timeout_seconds"), 5,
+                  80, &req->ringing_timeout_s) ||
+        check_int(req, "max_duration_seconds", json_object_get(r, "max_duration_seconds"), 1,
+                  OD_MAX_DURATION_CEILING, &req->max_duration_s) ||
+        check_time(req, "not_before", json_object_get(r, "not_before"), &req->not_before_ms) ||
+        check_time(req, "expires_at", json_object_get(r, "expires_at"), &req->expires_at_ms) ||
+        check_url(req, json_object_get(r, "webhook_url")) ||
+        check_retry(req, json_object_get(r, "retry")))
+        return;
+    json_t *ins = json_object_get(r, "instructions");
+    if (ins && (!json_is_string(ins) || json_string_length(ins) > 32768)) {
+        fail(req, OD_REJ_INVALID_REQUEST, "instructions must be a string of at most 32768 bytes");
+        return;
+    }
+    if (req->not_before_ms && req->expires_at_ms && req->expires_at_ms <= req->not_before_ms) {
+        fail(req, OD_REJ_INVALID_REQUEST, "expires_at must be later than not_before");
+        return;
+    }
+    req->metadata = json_object_get(r, "metadata");
+    if (check_phone(req, "to_number", json_object_get(r, "to_number"), 1, &req->to_number)) return;
+    check_phone(req, "from_number", json_object_get(r, "from_number"), 0, &req->from_number);
+}
+
+static void parse_cancel(od_request_t *req) {
+    const char *k;
+    json_t *v;
+    req->kind = OD_MSG_CANCEL;
+    json_object_foreach(req->root, k, v) {
+        if (strcmp(k, "action") && strcmp(k, "org_id") && strcmp(k, "request_id")) {
+            fail(req, OD_REJ_INVALID_REQUEST, "a cancel has an unknown field \"%.40s\"", k);
+            return;
+        }
+    }
+    check_id(req, "request_id", json_object_get(req->root, "request_id"), 128, &req->request_id);
+}
+
+void od_request_parse(od_request_t *req, const char *buf, size_t len) {
+    memset(req, 0, sizeof *req);
+    req->kind = OD_MSG_REQUEST;
+    if (!buf || len == 0) {
+        fail(req, OD_REJ_INVALID_REQUEST, "empty message");
+        return;
+    }
+    if (len > OD_REQUEST_MAX_BYTES) {
+        fail(req, OD_REJ_INVALID_REQUEST, "message is larger than %d bytes", OD_REQUEST_MAX_BYTES);
+        return;
+    }
+    json_error_t jerr;
+    req->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!req->root) {
+        fail(req, OD_REJ_INVALID_REQUEST, "not JSON: %s at byte %d", jerr.text, jerr.position);
+        return;
+    }
+    if (!json_is_object(req->root)) {
+        fail(req, OD_REJ_INVALID_REQUEST, "not a request: the value must be a JSON object");
+        return;
+    }
+    /* org_id first, so that every later rejection can name the tenant. */
+    if (check_id(req, "org_id", json_object_get(req->root, "org_id"), 128, &req->org_id)) {
+        req->org_id = NULL;
+        json_t *rid = json_object_get(req->root, "request_id");
+        if (json_is_string(rid)) req->request_id = json_string_value(rid);
+        return;
+    }
+    json_t *action = json_object_get(req->root, "action");
+    if (action) {
+        const char *a = json_string_value(action);
+        if (a && !strcmp(a, "cancel")) {
+            parse_cancel(req);
+            return;
+        }
+        if (!a || strcmp(a, "call")) {
+            fail(req, OD_REJ_INVALID_REQUEST, "action must be \"call\" or \"cancel\"");
+            return;
+        }
+    }
+    parse_request(req);
+}
+
+void od_request_resolve(od_request_t *req, const json_t *prov) {
+    if (req->reject || req->kind != OD_MSG_REQUEST) return;
+    json_t *org = json_object_get(json_object_get(prov, "orgs"), req->org_id);
+    if (!org) {
+        fail(req, OD_REJ_ORG_NOT_FOUND, "org \"%.64s\" is not provisioned", req->org_id);
+        return;
+    }
+    json_t *agent = json_object_get(json_object_get(org, "agents"), req->agent_id);
+    if (!agent) {
+        fail(req, OD_REJ_AGENT_NOT_FOUND, "agent \"%.64s\" is not provisioned for org \"%.64s\"",
+             req->agent_id, req->org_id);
+        return;
+    }
+    if (!req->from_number) {
+        req->from_number = json_string_value(json_object_get(agent, "default_from"));
+        if (!req->from_number) {
+            fail(req, OD_REJ_INVALID_REQUEST,
+                 "from_number is required: agent \"%.64s\" has no default_from", req->agent_id);
+            return;
+        }
+        json_object_set_new(req->root, "from_number", json_string(req->from_number));
+        req->from_number = json_string_value(json_object_get(req->root, "from_number"));
+    }
+    json_t *num = json_object_get(json_object_get(org, "numbers"), req->from_number);
+    if (!num) {
+        fail(req, OD_REJ_NUMBER_NOT_OWNED, "from_number %s is not owned by org \"%.64s\"",
+             req->from_number, req->org_id);
+        return;
+    }
+    if (!json_is_true(json_object_get(num, "outbound_enabled"))) {
+        fail(req, OD_REJ_OUTBOUND_DISABLED, "from_number %s is not enabled for outbound calls",
+             req->from_number);
+        return;
+    }
+    json_t *ceil_v = json_object_get(agent, "max_duration_seconds");
+    int ceiling = json_is_integer(ceil_v) ? (int)json_integer_value(ceil_v)
+                                          : OD_AGENT_MAX_DURATION_DEFAULT;
+    if (req->max_duration_s > ceiling) {
+        fail(req, OD_REJ_INVALID_REQUEST,
+             "max_duration_seconds %d exceeds agent \"%.64s\" ceiling of %d", req->max_duration_s,
+             req->agent_id, ceiling);
+        return;
+    }
+    if (!req->max_duration_s) req->max_duration_s = ceiling;
+    json_object_set_new(req->root, "max_duration_seconds", json_integer(req->max_duration_s));
+    json_object_set_new(req->root, "ringing_timeout_seconds", json_integer(req->ringing_timeout_s));
+}
+
+void od_request_clear(od_request_t *req) {
+    json_decref(req->root);
+    memset(req, 0, sizeof *req);
+}

@@ -1,0 +1,51 @@
+/* A message from `calls.requests`: parsed, checked field by field against the
+ * public contract (schemas/request.schema.json), then checked against the
+ * provisioned orgs, numbers and agents. Pure: no I/O.
+ *
+ * Two kinds of message share the topic: a call request, and a cancel
+ * ({"action":"cancel","org_id":..,"request_id":..}). */
+#ifndef OD_DOMAIN_REQUEST_H
+#define OD_DOMAIN_REQUEST_H
+
+#include "domain/reject.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OD_REQUEST_MAX_BYTES (256 * 1024)
+#define OD_RINGING_TIMEOUT_DEFAULT 60
+#define OD_MAX_DURATION_CEILING 14400
+#define OD_AGENT_MAX_DURATION_DEFAULT 3600
+
+typedef enum { OD_MSG_REQUEST, OD_MSG_CANCEL } od_msg_kind_t;
+
+typedef struct {
+    od_msg_kind_t kind;
+    json_t *root; /* owned; the fields below borrow from it */
+    const char *request_id, *org_id, *agent_id, *to_number, *from_number;
+    int ringing_timeout_s; /* defaulted by od_request_parse */
+    int max_duration_s;    /* 0 until od_request_resolve sets it */
+    int64_t not_before_ms, expires_at_ms; /* 0 when absent */
+    json_t *metadata;                     /* borrowed, may be NULL */
+    od_reject_t reject;                   /* OD_REJ_NONE if accepted so far */
+    char error[256];                      /* why, when reject is set */
+} od_request_t;
+
+/* Parses and checks one message value. Always fills `req` (call
+ * od_request_clear after): on a bad message req->reject and req->error say
+ * why, and whatever identity fields could be read (org_id, request_id, ...)
+ * are still set so the rejection can name them. */
+void od_request_parse(od_request_t *req, const char *buf, size_t len);
+
+/* Checks an accepted request against the provisioning snapshot `prov`
+ * ({"orgs":{ID:{"numbers":{E164:{"outbound_enabled":..}},"agents":{ID:
+ * {"default_from":..,"max_duration_seconds":..}}}}}): org, agent, caller ID
+ * ownership and outbound flag; fills the defaults (from_number,
+ * max_duration_seconds) into req and req->root. Sets req->reject on failure. */
+void od_request_resolve(od_request_t *req, const json_t *prov);
+
+/* Frees what od_request_parse allocated; safe on a zeroed struct. */
+void od_request_clear(od_request_t *req);
+
+#endif

@@ -1,0 +1,328 @@
+/* librdkafka behind the od_kafka_* interface (see kafka.h). */
+#include "kafka/kafka.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct od_kafka_consumer {
+    rd_kafka_t *rk;
+    int paused;
+    int generation;
+};
+
+struct od_kafka_producer {
+    rd_kafka_t *rk;
+};
+
+static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr, size_t n) {
+    if (rd_kafka_conf_set(conf, k, v, errstr, n) != RD_KAFKA_CONF_OK) return -1;
+    return 0;
+}
+
+/* Applies "k=v,k=v" overrides. */
+static int set_extra(rd_kafka_conf_t *conf, const char *extra, char *errstr, size_t n) {
+    if (!extra || !*extra) return 0;
+    char *dup = strdup(extra), *save = NULL;
+    int rc = 0;
+    for (char *kv = strtok_r(dup, ",", &save); kv && !rc; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            snprintf(errstr, n, "kafka setting \"%s\" is not key=value", kv);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        rc = set(conf, kv, eq + 1, errstr, n);
+    }
+    free(dup);
+    return rc;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    od_logkv(level <= 3 ? OD_LOG_ERROR : level <= 4 ? OD_LOG_WARN : OD_LOG_DEBUG, buf, "kafka",
+             fac, (const char *)NULL);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    od_logkv(err == RD_KAFKA_RESP_ERR__FATAL ? OD_LOG_ERROR : OD_LOG_WARN, reason, "kafka_error",
+             rd_kafka_err2name((rd_kafka_resp_err_t)err), (const char *)NULL);
+}
+
+static void pause_all(rd_kafka_t *rk, int paused) {
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(rk, &parts) || !parts) return;
+    if (parts->cnt) {
+        if (paused)
+            rd_kafka_pause_partitions(rk, parts);
+        else
+            rd_kafka_resume_partitions(rk, parts);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    od_kafka_consumer_t *c = opaque;
+    char n[16];
+    snprintf(n, sizeof n, "%d", parts->cnt);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        if (c->paused) rd_kafka_pause_partitions(rk, parts);
+        od_logkv(OD_LOG_INFO, "partitions assigned", "count", n, (const char *)NULL);
+    } else {
+        rd_kafka_assign(rk, NULL);
+        od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
+    }
+    c->generation++;
+}
+
+od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, char *errstr,
+                                           size_t n) {
+    od_kafka_consumer_t *c = calloc(1, sizeof *c);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char group[128];
+    if (!cc->group) { /* a reader of its own: a throw-away group that commits nothing */
+        snprintf(group, sizeof group, "outdial-reader-%lld", (long long)od_clock_now_ms());
+    }
+    if (set(conf, "bootstrap.servers", cc->brokers, errstr, n) ||
+        set(conf, "group.id", cc->group ? cc->group : group, errstr, n) ||
+        set(conf, "client.id", cc->client_id ? cc->client_id : "outdial", errstr, n) ||
+        set(conf, "partition.assignment.strategy", "range,roundrobin", errstr, n) ||
+        set(conf, "enable.auto.commit", cc->group ? "true" : "false", errstr, n) ||
+        set(conf, "enable.auto.offset.store", "false", errstr, n) ||
+        set(conf, "auto.commit.interval.ms", "1000", errstr, n) ||
+        set(conf, "auto.offset.reset", cc->from_beginning ? "earliest" : "latest", errstr, n) ||
+        set(conf, "topic.metadata.refresh.interval.ms", "5000", errstr, n) ||
+        set(conf, "session.timeout.ms", "10000", errstr, n) ||
+        set(conf, "heartbeat.interval.ms", "1000", errstr, n) ||
+        set(conf, "max.poll.interval.ms", "300000", errstr, n) ||
+        set(conf, "allow.auto.create.topics", "true", errstr, n) ||
+        set_extra(conf, cc->extra, errstr, n))
+        goto fail;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, c);
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, n);
+    if (!c->rk) goto fail;
+    conf = NULL;
+    rd_kafka_poll_set_consumer(c->rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, cc->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err) {
+        snprintf(errstr, n, "subscribe to %s: %s", cc->topic, rd_kafka_err2str(err));
+        goto fail;
+    }
+    return c;
+fail:
+    if (conf) rd_kafka_conf_destroy(conf);
+    if (c->rk) rd_kafka_destroy(c->rk);
+    free(c);
+    return NULL;
+}
+
+int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, int max,
+                                 int timeout_ms, int batch_ms) {
+    int got = 0;
+    int64_t deadline = 0;
+    while (got < max) {
+        int wait = got == 0 ? timeout_ms : (int)(deadline - od_clock_mono_ms());
+        if (got > 0 && wait <= 0) break;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait < 0 ? 0 : wait);
+        if (!m) break;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                od_logkv(OD_LOG_WARN, rd_kafka_message_errstr(m), "kafka_error",
+                         rd_kafka_err2name(m->err), (const char *)NULL);
+            rd_kafka_message_destroy(m);
+            if (got == 0) break;
+            continue;
+        }
+        if (got == 0) deadline = od_clock_mono_ms() + batch_ms;
+        od_kafka_msg_t *o = &out[got++];
+        o->topic = rd_kafka_topic_name(m->rkt);
+        o->partition = m->partition;
+        o->offset = m->offset;
+        o->value = m->payload;
+        o->len = m->len;
+        o->key = m->key;
+        o->key_len = m->key_len;
+        o->raw = m;
+    }
+    return got;
+}
+
+void od_kafka_consumer_store(od_kafka_consumer_t *c, const od_kafka_msg_t *msgs, int n) {
+    if (n <= 0) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    for (int i = 0; i < n; i++) {
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(l, msgs[i].topic, msgs[i].partition);
+        if (!tp) tp = rd_kafka_topic_partition_list_add(l, msgs[i].topic, msgs[i].partition);
+        if (msgs[i].offset + 1 > tp->offset) tp->offset = msgs[i].offset + 1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
+    if (err && err != RD_KAFKA_RESP_ERR__STATE)
+        od_logkv(OD_LOG_WARN, "storing offsets failed", "kafka_error", rd_kafka_err2name(err),
+                 (const char *)NULL);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+void od_kafka_msgs_release(od_kafka_msg_t *msgs, int n) {
+    for (int i = 0; i < n; i++) {
+        rd_kafka_message_destroy(msgs[i].raw);
+        msgs[i].raw = NULL;
+    }
+}
+
+void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused) {
+    if (c->paused == paused) return;
+    c->paused = paused;
+    pause_all(c->rk, paused);
+}
+
+int od_kafka_consumer_assigned(od_kafka_consumer_t *c) { return c->generation; }
+
+void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
+    if (!c) return;
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    free(c);
+}
+
+/* ---- producer ---- */
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    od_kafka_batch_t *b = m->_private;
+    if (!b) return;
+    b->pending--;
+    if (m->err) {
+        b->failed++;
+        snprintf(b->last_error, sizeof b->last_error, "%s", rd_kafka_err2str(m->err));
+    } else {
+        b->delivered++;
+    }
+}
+
+od_kafka_producer_t *od_kafka_producer_new(const char *brokers, const char *client_id,
+                                           const char *extra, char *errstr, size_t n) {
+    od_kafka_producer_t *p = calloc(1, sizeof *p);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (set(conf, "bootstrap.servers", brokers, errstr, n) ||
+        set(conf, "client.id", client_id ? client_id : "outdial", errstr, n) ||
+        set(conf, "enable.idempotence", "true", errstr, n) ||
+        set(conf, "linger.ms", "5", errstr, n) ||
+        set(conf, "compression.type", "lz4", errstr, n) ||
+        set(conf, "message.timeout.ms", "30000", errstr, n) ||
+        set(conf, "queue.buffering.max.messages", "500000", errstr, n) ||
+        set_extra(conf, extra, errstr, n))
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
+    if (!p->rk) goto fail;
+    return p;
+fail:
+    if (!p->rk) rd_kafka_conf_destroy(conf);
+    free(p);
+    return NULL;
+}
+
+int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key, size_t key_len,
+                     const char *value, size_t len, const od_kafka_header_t *headers,
+                     int nheaders, od_kafka_batch_t *batch) {
+    for (;;) {
+        rd_kafka_headers_t *hdrs = NULL;
+        if (nheaders > 0) {
+            hdrs = rd_kafka_headers_new((size_t)nheaders);
+            for (int i = 0; i < nheaders; i++)
+                rd_kafka_header_add(hdrs, headers[i].name, -1, headers[i].value, -1);
+        }
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_OPAQUE(batch), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (!err) {
+            if (batch) batch->pending++;
+            return OD_OK;
+        }
+        if (hdrs) rd_kafka_headers_destroy(hdrs);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(p->rk, 50);
+            continue;
+        }
+        if (batch) snprintf(batch->last_error, sizeof batch->last_error, "%s", rd_kafka_err2str(err));
+        od_logkv(OD_LOG_ERROR, "produce failed", "topic", topic, "kafka_error",
+                 rd_kafka_err2name(err), (const char *)NULL);
+        return OD_ERR_KAFKA;
+    }
+}
+
+int od_kafka_producer_wait(od_kafka_producer_t *p, od_kafka_batch_t *batch, int timeout_ms) {
+    int64_t deadline = od_clock_mono_ms() + timeout_ms;
+    if (!batch) {
+        rd_kafka_poll(p->rk, timeout_ms);
+        return 0;
+    }
+    while (batch->pending > 0) {
+        int64_t left = deadline - od_clock_mono_ms();
+        if (left <= 0) break;
+        rd_kafka_poll(p->rk, left > 100 ? 100 : (int)left);
+    }
+    return batch->pending;
+}
+
+void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms) {
+    if (!p) return;
+    rd_kafka_flush(p->rk, timeout_ms);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions, char *errstr,
+                          size_t n) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (set(conf, "bootstrap.servers", brokers, errstr, n)) {
+        rd_kafka_conf_destroy(conf);
+        return OD_ERR_KAFKA;
+    }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return OD_ERR_KAFKA;
+    }
+    int rc = OD_ERR_KAFKA;
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, errstr, n);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opt, 10000, NULL, 0);
+    rd_kafka_CreateTopics(rk, &nt, 1, opt, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    if (!ev) {
+        snprintf(errstr, n, "creating topic %s: no answer from %s", topic, brokers);
+    } else {
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+        rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+        if (!err && cnt == 1) err = rd_kafka_topic_result_error(res[0]);
+        if (!err || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            rc = OD_OK;
+        else
+            snprintf(errstr, n, "creating topic %s: %s", topic, rd_kafka_err2str(err));
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return rc;
+}

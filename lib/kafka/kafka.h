@@ -1,0 +1,105 @@
+/* Kafka adapter: the only code that includes librdkafka. A consumer in a
+ * group with at-least-once offsets (stored by the caller after its own
+ * commit), and an idempotent producer whose deliveries are counted per
+ * batch. Settings follow ../shared/notes: the eager assignor, offsets
+ * stored explicitly, no consume_batch_queue. */
+#ifndef OD_KAFKA_H
+#define OD_KAFKA_H
+
+#include "core/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct od_kafka_consumer od_kafka_consumer_t;
+typedef struct od_kafka_producer od_kafka_producer_t;
+
+/* One consumed message; `raw` belongs to the adapter until
+ * od_kafka_msgs_release(). */
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const char *value;
+    size_t len;
+    const char *key;
+    size_t key_len;
+    void *raw;
+} od_kafka_msg_t;
+
+typedef struct {
+    const char *name, *value;
+} od_kafka_header_t;
+
+typedef struct {
+    const char *brokers;
+    const char *group;       /* NULL: no group, read every partition (watch) */
+    const char *topic;
+    int from_beginning;      /* where a group without offsets starts */
+    const char *client_id;
+    const char *extra;       /* "k=v,k=v" librdkafka settings, may be NULL */
+} od_kafka_consumer_conf_t;
+
+/* Creates a consumer subscribed to conf->topic. Returns NULL with a message
+ * in errstr. @locality: then use from one thread only. */
+od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *conf, char *errstr,
+                                           size_t errstr_size);
+
+/* Waits up to timeout_ms for the first message, then takes whatever else
+ * is ready, up to `max` messages or batch_ms in all. Returns how many were
+ * put in `out` (0 on time-out). Consumer errors are logged, not returned.
+ * While paused, this keeps the member in its group and returns 0. */
+int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, int max,
+                                 int timeout_ms, int batch_ms);
+
+/* Stores offset+1 of the highest message per partition in msgs, so the next
+ * automatic commit includes them. Call after their effects are durable.
+ * Partitions no longer assigned are skipped (their new owner re-reads). */
+void od_kafka_consumer_store(od_kafka_consumer_t *c, const od_kafka_msg_t *msgs, int n);
+
+/* Frees the messages' buffers. */
+void od_kafka_msgs_release(od_kafka_msg_t *msgs, int n);
+
+/* Pauses (1) or resumes (0) fetching on every assigned partition, also
+ * across rebalances, e.g. while the database is away. */
+void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused);
+
+/* Increments each time the assignment changes (for readiness and tests). */
+int od_kafka_consumer_assigned(od_kafka_consumer_t *c);
+
+/* Commits stored offsets, leaves the group and frees. NULL is a no-op. */
+void od_kafka_consumer_destroy(od_kafka_consumer_t *c);
+
+/* ---- producer ---- */
+
+/* Counts the deliveries of a group of messages. */
+typedef struct {
+    int pending;
+    int delivered;
+    int failed;
+    char last_error[256];
+} od_kafka_batch_t;
+
+/* Creates an idempotent producer (acks=all). `extra` as above. */
+od_kafka_producer_t *od_kafka_producer_new(const char *brokers, const char *client_id,
+                                           const char *extra, char *errstr, size_t errstr_size);
+
+/* Queues one message. `batch` (may be NULL) counts its delivery. Blocks
+ * while the local queue is full. Returns OD_OK or OD_ERR_KAFKA. */
+int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key, size_t key_len,
+                     const char *value, size_t len, const od_kafka_header_t *headers,
+                     int nheaders, od_kafka_batch_t *batch) OD_MUSTCHECK;
+
+/* Serves delivery reports for up to timeout_ms or until batch->pending is
+ * 0 (batch may be NULL: serve once). Returns batch->pending. */
+int od_kafka_producer_wait(od_kafka_producer_t *p, od_kafka_batch_t *batch, int timeout_ms);
+
+/* Flushes (up to timeout_ms) and frees. NULL is a no-op. */
+void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms);
+
+/* Creates `topic` with `partitions` if it does not exist (replication
+ * factor -1: the broker's default). Returns OD_OK if it exists afterwards. */
+int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions, char *errstr,
+                          size_t errstr_size) OD_MUSTCHECK;
+
+#endif

@@ -1,0 +1,156 @@
+/* The event relay: publishes committed events from the outbox table to
+ * calls.events, keyed by call_id, with CloudEvents binary-mode headers, and
+ * deletes them once the broker has acknowledged every one. One relay in the
+ * deployment is active at a time (a session advisory lock); the others
+ * stand by and take over within a second of its connection closing. A
+ * single active relay reading in id order keeps each call's events in seq
+ * order: a later event of a call is always written by a later transaction.
+ * Delivery is at least once: a relay that dies between publish and delete
+ * publishes again, with the same ce_id/event_id. */
+#include "core/log.h"
+#include "db/db.h"
+#include "db/repo.h"
+#include "domain/event.h"
+#include "kafka/kafka.h"
+#include "scheduler/scheduler_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RELAY_LOCK_KEY 7419002
+
+struct od_relay {
+    const od_scheduler_conf_t *conf;
+    volatile sig_atomic_t *stop;
+    pthread_t thread;
+    od_db_t *db;
+    od_kafka_producer_t *producer;
+    int leader;
+    /* the round in progress */
+    od_kafka_batch_t batch;
+    int64_t *ids;
+    int nids, produce_failed;
+};
+
+static void publish_row(const od_outbox_row_t *row, void *ctx) {
+    od_relay_t *r = ctx;
+    if (r->produce_failed) return;
+    od_kafka_header_t h[] = {
+        {"ce_specversion", OD_CE_SPECVERSION},
+        {"ce_id", row->event_id},
+        {"ce_type", row->type},
+        {"ce_source", r->conf->ce_source},
+        {"ce_time", row->time},
+        {"ce_subject", row->call_id},
+        {"content-type", OD_CE_CONTENT_TYPE},
+    };
+    if (od_kafka_produce(r->producer, r->conf->topic_events, row->call_id, strlen(row->call_id),
+                         row->body, strlen(row->body), h, (int)(sizeof h / sizeof *h),
+                         &r->batch)) {
+        r->produce_failed = 1;
+        return;
+    }
+    r->ids[r->nids++] = row->id;
+}
+
+static void sleep_ms(long ms) { nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL); }
+
+/* Keeps a live connection, becoming the leader when the lock is free. */
+static int ensure_leader(od_relay_t *r) {
+    if (!od_db_alive(r->db)) {
+        r->leader = 0;
+        if (od_db_reconnect(r->db)) return 0;
+        if (od_db_listen(r->db, "outdial_outbox")) return 0;
+    }
+    if (r->leader) return 1;
+    int got = od_db_try_lock(r->db, RELAY_LOCK_KEY);
+    if (got == 1) {
+        r->leader = 1;
+        od_logkv(OD_LOG_INFO, "relay active: publishing events", "topic", r->conf->topic_events,
+                 (const char *)NULL);
+    }
+    return r->leader;
+}
+
+/* One round: read, publish, wait for acknowledgements, delete. Returns the
+ * number of events published, 0 if none waited, -1 on failure. */
+static int relay_round(od_relay_t *r) {
+    memset(&r->batch, 0, sizeof r->batch);
+    r->nids = 0;
+    r->produce_failed = 0;
+    int n = od_repo_outbox_read(r->db, (int)r->conf->relay_batch, publish_row, r);
+    if (n < 0) return -1;
+    if (n == 0) return 0;
+    if (od_kafka_producer_wait(r->producer, &r->batch, 60000) > 0 || r->batch.failed ||
+        r->produce_failed) {
+        od_logkv(OD_LOG_WARN, "events not acknowledged; will publish again", "err",
+                 r->batch.last_error, (const char *)NULL);
+        od_kafka_producer_wait(r->producer, &r->batch, 60000);
+        return -1;
+    }
+    if (od_repo_outbox_delete(r->db, r->ids, r->nids)) return -1;
+    return n;
+}
+
+static void *relay_main(void *arg) {
+    od_relay_t *r = arg;
+    int drained_after_stop = 0;
+    while (!drained_after_stop) {
+        int stopping = *r->stop != 0;
+        if (!ensure_leader(r)) {
+            if (stopping) break;
+            sleep_ms(1000);
+            continue;
+        }
+        int n = relay_round(r);
+        if (n < 0) {
+            od_logkv(OD_LOG_WARN, "relay round failed", "err", od_db_error(r->db),
+                     (const char *)NULL);
+            if (stopping) break;
+            sleep_ms(500);
+        } else if (n == 0) {
+            if (stopping) drained_after_stop = 1;
+            else if (od_db_wait_notify(r->db, 1000) < 0) r->leader = 0;
+        }
+    }
+    return NULL;
+}
+
+od_relay_t *od_relay_start(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) {
+    char err[512];
+    od_relay_t *r = calloc(1, sizeof *r);
+    r->conf = conf;
+    r->stop = stop;
+    r->ids = calloc((size_t)conf->relay_batch, sizeof *r->ids);
+    r->db = od_db_connect(conf->pg_dsn, "outdial-relay", err, sizeof err);
+    if (!r->db || od_db_listen(r->db, "outdial_outbox")) {
+        od_logkv(OD_LOG_ERROR, "relay cannot start", "err", r->db ? od_db_error(r->db) : err,
+                 (const char *)NULL);
+        goto fail;
+    }
+    r->producer = od_kafka_producer_new(conf->brokers, "outdial-relay", conf->kafka_extra, err,
+                                        sizeof err);
+    if (!r->producer) {
+        od_logkv(OD_LOG_ERROR, "relay cannot start", "err", err, (const char *)NULL);
+        goto fail;
+    }
+    if (pthread_create(&r->thread, NULL, relay_main, r)) goto fail;
+    return r;
+fail:
+    od_kafka_producer_destroy(r->producer, 0);
+    od_db_close(r->db);
+    free(r->ids);
+    free(r);
+    return NULL;
+}
+
+void od_relay_join(od_relay_t *r) {
+    if (!r) return;
+    pthread_join(r->thread, NULL);
+    od_kafka_producer_destroy(r->producer, 10000);
+    od_db_close(r->db);
+    free(r->ids);
+    free(r);
+}

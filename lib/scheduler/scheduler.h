@@ -1,0 +1,28 @@
+/* outdial-scheduler: consumes calls.requests, validates and stores each
+ * request once, and relays committed lifecycle events to calls.events.
+ * Built from the Kafka and database adapters; main.c only parses the
+ * configuration and calls od_scheduler_run(). */
+#ifndef OD_SCHEDULER_H
+#define OD_SCHEDULER_H
+
+#include "core/config.h"
+
+#include <signal.h>
+
+typedef struct {
+    const char *brokers, *pg_dsn, *topic_requests, *topic_events, *group;
+    const char *ce_source, *kafka_extra, *log_level, *health_file;
+    long batch_max, batch_ms, relay_batch, topic_partitions;
+    int create_topics;
+} od_scheduler_conf_t;
+
+/* The settings table of outdial-scheduler (for --help and parsing). */
+extern const od_opt_t od_scheduler_opts[];
+
+/* Runs until *stop becomes non-zero (set it from a signal handler), then
+ * finishes the batch in hand, commits offsets, leaves the group, publishes
+ * what it can of the outbox and returns 0; 1 if it could not start (the
+ * reason is logged). */
+int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop);
+
+#endif

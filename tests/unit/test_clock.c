@@ -1,0 +1,39 @@
+/* RFC 3339 parsing and formatting. */
+#include "check.h"
+#include "core/clock.h"
+
+int main(void) {
+    static const struct {
+        const char *in;
+        int ok;
+        long long ms;
+    } cases[] = {
+        {"1970-01-01T00:00:00Z", 1, 0},
+        {"2026-11-22T10:00:00Z", 1, 1795341600000LL},
+        {"2026-11-22T10:00:00.5Z", 1, 1795341600500LL},
+        {"2026-11-22T12:00:00+02:00", 1, 1795341600000LL},
+        {"2026-11-22T05:30:00-04:30", 1, 1795341600000LL},
+        {"2026-11-22t10:00:00z", 1, 1795341600000LL},
+        {"2024-02-29T00:00:00Z", 1, 1709164800000LL},
+        {"2026-02-29T00:00:00Z", 0, 0}, /* not a leap year */
+        {"2026-11-22T10:00:00", 0, 0},  /* no zone */
+        {"2026-11-22", 0, 0},
+        {"2026-13-01T00:00:00Z", 0, 0},
+        {"2026-11-22T24:00:00Z", 0, 0},
+        {"2026-11-22T10:00:00.Z", 0, 0},
+        {"2026-11-22T10:00:00Zjunk", 0, 0},
+        {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t ms = -1;
+        int rc = od_clock_parse_rfc3339(cases[i].in, &ms);
+        CHECK((rc == 0) == cases[i].ok, "\"%s\" rc=%d", cases[i].in, rc);
+        if (cases[i].ok) CHECK(ms == cases[i].ms, "\"%s\" ms=%lld", cases[i].in, (long long)ms);
+    }
+    char buf[40];
+    od_clock_format_rfc3339(1795341600500LL, buf, sizeof buf);
+    CHECK_STR(buf, "2026-11-22T10:00:00.500Z", "format");
+    int64_t back;
+    CHECK(od_clock_parse_rfc3339(buf, &back) == 0 && back == 1795341600500LL, "round trip");
+    return CHECK_DONE();
+}
