@@ -293,6 +293,9 @@ out:
     od_db_close(in.db);
     json_decref(in.prov);
     free(in.msgs);
-    od_logkv(OD_LOG_INFO, "intake stopped", (const char *)NULL);
+    char s[24], d[24];
+    snprintf(s, sizeof s, "%ld", in.stored);
+    snprintf(d, sizeof d, "%ld", in.dup);
+    od_logkv(OD_LOG_INFO, "intake stopped", "stored", s, "duplicates", d, (const char *)NULL);
     return rc;
 }
