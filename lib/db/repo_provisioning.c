@@ -116,12 +116,13 @@ static int apply_rates(od_db_t *db, const json_t *rates, long *changes, char *e,
  * added to the balance and written to the ledger. */
 static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long *changes, char *e,
                          size_t en) {
-    char maxc[24], grant[24];
+    char maxc[24], buf[24];
     const char *id = str(org, "id");
+    const char *grant = num(org, "balance_millicents", "0", buf, sizeof buf);
     const char *p[] = {id,
                        str(org, "plan"),
                        num(org, "max_concurrent", NULL, maxc, sizeof maxc),
-                       num(org, "balance_millicents", "0", grant, sizeof grant),
+                       grant,
                        str(org, "webhook_url"),
                        str(org, "webhook_secret")};
     const char *pid[] = {id, grant};

@@ -1,0 +1,102 @@
+# Helpers for integration tests. Each test gets its own database and its
+# own topics and consumer group on the stack of `scripts/dev up`, so tests
+# never see each other's data. Sourced by tests/integration/t_*.sh.
+set -euo pipefail
+OUTDIAL_ROOT=${OUTDIAL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+OUTDIAL_BIN=${OUTDIAL_BIN:-$OUTDIAL_ROOT/build/bin}
+ENV_FILE=${OUTDIAL_DEV_ENV:-$OUTDIAL_ROOT/.dev/env}
+[ -f "$ENV_FILE" ] || { echo "no $ENV_FILE: run scripts/dev up first" >&2; exit 1; }
+. "$ENV_FILE"
+export PATH="$OUTDIAL_BIN:$PATH"
+FIXTURES=$OUTDIAL_ROOT/tests/fixtures
+
+T_NAME=$(basename "$0" .sh)
+T_ID="${T_NAME#t_}_$$_$RANDOM"
+T_DIR=$(mktemp -d)
+T_PASS=0
+T_FAIL=0
+T_PIDS=()
+
+export OUTDIAL_PG_DSN="${OUTDIAL_DEV_PG_ADMIN_DSN%/postgres}/od_$T_ID"
+export OUTDIAL_TOPIC_REQUESTS="t.$T_ID.requests"
+export OUTDIAL_TOPIC_EVENTS="t.$T_ID.events"
+export OUTDIAL_SCHEDULER_GROUP="g.$T_ID"
+export OUTDIAL_LOG_LEVEL=${OUTDIAL_LOG_LEVEL:-info}
+
+sql() { psql "$OUTDIAL_PG_DSN" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
+
+t_cleanup() {
+  for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  psql "$OUTDIAL_DEV_PG_ADMIN_DSN" -qc "DROP DATABASE IF EXISTS od_$T_ID WITH (FORCE)" >/dev/null 2>&1 || true
+  if [ "$T_FAIL" -gt 0 ] || [ -n "${T_KEEP:-}" ]; then
+    echo "logs kept in $T_DIR" >&2
+    for f in "$T_DIR"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -15 "$f"; } >&2; done
+  else
+    rm -rf "$T_DIR"
+  fi
+}
+trap t_cleanup EXIT
+
+ok() { T_PASS=$((T_PASS + 1)); echo "ok: $*"; }
+not_ok() { T_FAIL=$((T_FAIL + 1)); echo "FAILED: $*" >&2; }
+# check DESCRIPTION GOT WANT
+check() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: got '$2', want '$3'"; fi; }
+# check_ge DESCRIPTION GOT MIN
+check_ge() { if [ "$2" -ge "$3" ]; then ok "$1 ($2)"; else not_ok "$1: got $2, want >= $3"; fi; }
+finish() {
+  echo "$T_PASS passed, $T_FAIL failed"
+  [ "$T_FAIL" -eq 0 ]
+}
+
+# A fresh, migrated, provisioned database.
+t_setup_db() {
+  psql "$OUTDIAL_DEV_PG_ADMIN_DSN" -qc "CREATE DATABASE od_$T_ID" >/dev/null
+  outdialctl migrate >/dev/null
+  outdialctl apply "${1:-$FIXTURES/provisioning.json}" >/dev/null
+}
+
+# start_scheduler NAME [args]: in the background, logs in $T_DIR/NAME.log;
+# sets LAST_PID.
+start_scheduler() {
+  local name=$1; shift
+  outdial-scheduler "$@" >>"$T_DIR/$name.log" 2>&1 &
+  LAST_PID=$!
+  T_PIDS+=("$LAST_PID")
+}
+
+# wait_for SECONDS SQL WANT: polls until the query returns WANT.
+wait_for() {
+  local deadline=$((SECONDS + $1)) got=""
+  while [ $SECONDS -lt $deadline ]; do
+    got=$(sql "$2" 2>/dev/null || true)
+    [ "$got" = "$3" ] && return 0
+    sleep 0.3
+  done
+  echo "timed out waiting for [$2] = $3 (last: $got)" >&2
+  return 1
+}
+
+# wait_log SECONDS FILE PATTERN
+wait_log() {
+  local deadline=$((SECONDS + $1))
+  until grep -q "$3" "$2" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.2
+  done
+}
+
+# The events topic, read to its end by kcat (an independent client):
+# one line per message, "key<TAB>headers<TAB>value".
+read_events() {
+  kcat -C -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_EVENTS" -o beginning -e -q \
+    -f '%k\t%h\t%s\n' 2>/dev/null
+}
+
+# gen_requests N PREFIX: N JSONL requests for org acme, valid but for every
+# 10th (an invalid number) and every 25th (an unknown org).
+gen_requests() {
+  awk -v n="$1" -v p="$2" 'BEGIN { for (i = 1; i <= n; i++) {
+    org = (i % 25 == 0) ? "ghost" : "acme"
+    to = (i % 10 == 0) ? "555" : sprintf("+1212555%04d", i % 10000)
+    printf "{\"request_id\":\"%s-%d\",\"org_id\":\"%s\",\"agent_id\":\"support-bot\",\"to_number\":\"%s\",\"metadata\":{\"i\":%d}}\n", p, i, org, to, i } }'
+}
