@@ -57,7 +57,8 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    while (!stop) pause();
+    while (!stop)
+        pause();
     od_kafka_mock_destroy(m);
     return 0;
 }

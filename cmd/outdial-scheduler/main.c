@@ -24,7 +24,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "outdial-scheduler: set OUTDIAL_PG_DSN or --pg-dsn\n");
         return 2;
     }
-    if (conf.batch_max < 1 || conf.batch_ms < 0 || conf.relay_batch < 1 || conf.topic_partitions < 1) {
+    if (conf.batch_max < 1 || conf.batch_ms < 0 || conf.relay_batch < 1 ||
+        conf.topic_partitions < 1) {
         fprintf(stderr, "outdial-scheduler: batch and partition settings must be positive\n");
         return 2;
     }

@@ -16,8 +16,8 @@ static const od_opt_t common_opts[] = {
      "topic of call requests", F(topic_requests)},
     {"topic-events", "OUTDIAL_TOPIC_EVENTS", OD_OPT_STRING, "calls.events",
      "topic of lifecycle events", F(topic_events)},
-    {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL, "extra librdkafka settings, k=v,k=v",
-     F(kafka_extra)},
+    {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,
+     "extra librdkafka settings, k=v,k=v", F(kafka_extra)},
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "warn", "debug, info, warn or error",
      F(log_level)},
     OD_OPT_END,
@@ -83,8 +83,11 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*fn)(const od_ctl_conf_t *, int, char **);
-    } cmds[] = {{"migrate", od_ctl_migrate}, {"apply", od_ctl_apply}, {"submit", od_ctl_submit},
-                {"watch", od_ctl_watch},     {"show", od_ctl_show}};
+    } cmds[] = {{"migrate", od_ctl_migrate},
+                {"apply", od_ctl_apply},
+                {"submit", od_ctl_submit},
+                {"watch", od_ctl_watch},
+                {"show", od_ctl_show}};
     od_ctl_conf_t conf = {0};
     const od_opt_t *tables[] = {common_opts, submit_opts, watch_opts, NULL};
     char err[512], *pos[8];

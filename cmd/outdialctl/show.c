@@ -42,8 +42,9 @@ int od_ctl_show(const od_ctl_conf_t *c, int argc, char **argv) {
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(call, "events"), i, e) {
-            printf("%-4lld %-26s %-15s %s\n", (long long)json_integer_value(json_object_get(e, "seq")),
-                   s(e, "occurred_at"), s(e, "type"),
+            printf("%-4lld %-26s %-15s %s\n",
+                   (long long)json_integer_value(json_object_get(e, "seq")), s(e, "occurred_at"),
+                   s(e, "type"),
                    json_is_string(json_object_get(e, "error_code")) ? s(e, "error_code") : "");
         }
     }

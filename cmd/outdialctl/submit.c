@@ -44,8 +44,8 @@ static int send_one(submit_t *s, json_t *req) {
     const char *rid = json_string_value(json_object_get(req, "request_id"));
     snprintf(key, sizeof key, "%s:%s", org ? org : "", rid ? rid : "");
     char *text = json_dumps(req, JSON_COMPACT);
-    int rc = od_kafka_produce(s->p, s->topic, key, strlen(key), text, strlen(text), NULL, 0,
-                              &s->batch);
+    int rc =
+        od_kafka_produce(s->p, s->topic, key, strlen(key), text, strlen(text), NULL, 0, &s->batch);
     free(text);
     if (rc) return rc;
     s->sent++;
@@ -75,15 +75,16 @@ static json_t *request_from_flags(const od_ctl_conf_t *c) {
     if (c->cancel) return r;
     const struct {
         const char *key, *val;
-    } strs[] = {{"agent_id", c->agent},       {"to_number", c->to},
-                {"from_number", c->from},     {"instructions", c->instructions},
-                {"not_before", c->not_before}, {"expires_at", c->expires_at},
+    } strs[] = {{"agent_id", c->agent},         {"to_number", c->to},
+                {"from_number", c->from},       {"instructions", c->instructions},
+                {"not_before", c->not_before},  {"expires_at", c->expires_at},
                 {"webhook_url", c->webhook_url}};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         if (strs[i].val) json_object_set_new(r, strs[i].key, json_string(strs[i].val));
     if (c->ringing_timeout)
         json_object_set_new(r, "ringing_timeout_seconds", json_integer(c->ringing_timeout));
-    if (c->max_duration) json_object_set_new(r, "max_duration_seconds", json_integer(c->max_duration));
+    if (c->max_duration)
+        json_object_set_new(r, "max_duration_seconds", json_integer(c->max_duration));
     if (add_json(r, "metadata", c->metadata) || add_json(r, "context", c->context) ||
         add_json(r, "retry", c->retry)) {
         json_decref(r);
@@ -101,7 +102,8 @@ static int submit_lines(submit_t *s, FILE *in, const char *name, long total) {
     int rc = 0;
     while ((len = getline(&line, &cap, in)) > 0) {
         lineno++;
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
         if (!len) continue;
         json_error_t e;
         json_t *req = json_loadb(line, (size_t)len, 0, &e);
@@ -161,21 +163,23 @@ int od_ctl_submit(const od_ctl_conf_t *c, int argc, char **argv) {
         return od_ctl_fail(1, "%s", err);
     }
     int rc = one ? send_one(&s, one) : submit_lines(&s, in, argc ? argv[0] : "-", total);
-    while (od_kafka_producer_wait(s.p, &s.batch, 200) > 0) draw(&s, total, 0);
+    while (od_kafka_producer_wait(s.p, &s.batch, 200) > 0)
+        draw(&s, total, 0);
     draw(&s, total, 1);
     od_kafka_producer_destroy(s.p, 5000);
     if (in && in != stdin) fclose(in);
     long lost = s.batch.failed + s.batch.pending + s.refused;
     if (one) {
         if (!lost && !rc)
-            printf("submitted request_id=%s\n", json_string_value(json_object_get(one, "request_id")));
+            printf("submitted request_id=%s\n",
+                   json_string_value(json_object_get(one, "request_id")));
         json_decref(one);
     } else if (!s.progress) {
         printf("%ld delivered\n", (long)s.batch.delivered);
     }
     if (lost || rc)
         return od_ctl_fail(1, "%ld of %ld not delivered%s%s", lost + (rc ? 1 : 0),
-                           s.sent + s.refused + (rc ? 1 : 0),
-                           s.batch.last_error[0] ? ": " : "", s.batch.last_error);
+                           s.sent + s.refused + (rc ? 1 : 0), s.batch.last_error[0] ? ": " : "",
+                           s.batch.last_error);
     return 0;
 }

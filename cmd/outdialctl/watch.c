@@ -25,8 +25,8 @@ static void print_row(json_t *e) {
     json_t *st = json_object_get(e, "sip_status");
     if (st) snprintf(sip, sizeof sip, "%lld", (long long)json_integer_value(st));
     printf("%-12s %-36s %-12s %-16s %-11s %3lld %-22s %s\n", ts, s(e, "call_id"), s(e, "org_id"),
-           s(e, "to_number"), s(e, "status"), (long long)json_integer_value(json_object_get(e, "seq")),
-           s(e, "error_code"), sip);
+           s(e, "to_number"), s(e, "status"),
+           (long long)json_integer_value(json_object_get(e, "seq")), s(e, "error_code"), sip);
     fflush(stdout);
 }
 

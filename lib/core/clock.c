@@ -69,7 +69,8 @@ int od_clock_parse_rfc3339(const char *s, int64_t *ms) {
         p++;
         if (!isdigit((unsigned char)*p)) return -1;
         int scale = 100;
-        for (; isdigit((unsigned char)*p); p++, scale /= 10) frac += (*p - '0') * scale;
+        for (; isdigit((unsigned char)*p); p++, scale /= 10)
+            frac += (*p - '0') * scale;
     }
     int off = 0;
     if (*p == 'Z' || *p == 'z') {

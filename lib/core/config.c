@@ -8,9 +8,7 @@
 static int set_value(const od_opt_t *o, void *conf, const char *val, char *errstr, size_t n) {
     char *base = (char *)conf + o->offset;
     switch (o->type) {
-    case OD_OPT_STRING:
-        *(const char **)base = val;
-        return 0;
+    case OD_OPT_STRING: *(const char **)base = val; return 0;
     case OD_OPT_INT: {
         char *end;
         errno = 0;
@@ -23,7 +21,8 @@ static int set_value(const od_opt_t *o, void *conf, const char *val, char *errst
         return 0;
     }
     case OD_OPT_BOOL:
-        if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "on")) {
+        if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "yes") ||
+            !strcmp(val, "on")) {
             *(int *)base = 1;
         } else if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "no") ||
                    !strcmp(val, "off") || !*val) {
@@ -44,8 +43,8 @@ static const od_opt_t *find(const od_opt_t *const *tables, const char *flag, siz
     return NULL;
 }
 
-int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv,
-                    char **pos, int pos_cap, int *npos, char *errstr, size_t errstr_size) {
+int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv, char **pos,
+                    int pos_cap, int *npos, char *errstr, size_t errstr_size) {
     *npos = 0;
     for (const od_opt_t *const *t = tables; *t; t++) {
         for (const od_opt_t *o = *t; o->flag; o++) {
@@ -110,7 +109,9 @@ void od_config_usage(FILE *out, const od_opt_t *const *tables) {
         for (const od_opt_t *o = *t; o->flag; o++) {
             char flag[64];
             snprintf(flag, sizeof flag, "--%s%s", o->flag,
-                     o->type == OD_OPT_BOOL ? "" : o->type == OD_OPT_INT ? " N" : " VALUE");
+                     o->type == OD_OPT_BOOL  ? ""
+                     : o->type == OD_OPT_INT ? " N"
+                                             : " VALUE");
             fprintf(out, "  %-30s %s", flag, o->help);
             if (o->def && *o->def) fprintf(out, " (default: %s)", o->def);
             fputc('\n', out);

@@ -15,12 +15,13 @@ typedef struct {
     const char *flag; /* "kafka-brokers" for --kafka-brokers */
     const char *env;  /* "OUTDIAL_KAFKA_BROKERS", or NULL for flag-only */
     od_opt_type_t type;
-    const char *def;  /* default as text, or NULL for none */
+    const char *def; /* default as text, or NULL for none */
     const char *help;
-    size_t offset;    /* of a `const char *`, `long` or `int` field */
+    size_t offset; /* of a `const char *`, `long` or `int` field */
 } od_opt_t;
 
-#define OD_OPT_END {NULL, NULL, OD_OPT_STRING, NULL, NULL, 0}
+#define OD_OPT_END                                                                                 \
+    { NULL, NULL, OD_OPT_STRING, NULL, NULL, 0 }
 
 /* Fills `conf` from defaults, then the environment, then argv (`--flag
  * value`, `--flag=value`, or a bare `--flag` for booleans), across the
@@ -28,8 +29,8 @@ typedef struct {
  * in order in `pos` (at most `pos_cap`); *npos gets their count.
  * Returns 0, 1 when --help was given (usage printed), or -1 with a message
  * in errstr. String values point into argv or the environment. */
-int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv,
-                    char **pos, int pos_cap, int *npos, char *errstr, size_t errstr_size);
+int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv, char **pos,
+                    int pos_cap, int *npos, char *errstr, size_t errstr_size);
 
 /* Prints one line per option of each table: flag, env var, default, help. */
 void od_config_usage(FILE *out, const od_opt_t *const *tables);

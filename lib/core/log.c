@@ -43,8 +43,9 @@ static void emit(od_log_level_t level, const char *msg, va_list kv) {
     char buf[4096], ts[40];
     size_t pos = 0;
     od_clock_format_rfc3339(od_clock_now_ms(), ts, sizeof ts);
-    pos += (size_t)snprintf(buf, sizeof buf, "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"%s\",\"msg\":\"",
-                            ts, level_names[level], component);
+    pos += (size_t)snprintf(buf, sizeof buf,
+                            "{\"ts\":\"%s\",\"level\":\"%s\",\"comp\":\"%s\",\"msg\":\"", ts,
+                            level_names[level], component);
     put_escaped(buf, sizeof buf, &pos, msg);
     buf[pos++] = '"';
     for (;;) {

@@ -8,9 +8,9 @@
 #include <string.h>
 
 static PGconn *open_conn(const char *dsn, const char *app) {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", "keepalives",
-                          "keepalives_idle", "keepalives_interval", "keepalives_count",
-                          "tcp_user_timeout", NULL};
+    const char *keys[] = {"dbname",           "connect_timeout",  "application_name",
+                          "keepalives",       "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "tcp_user_timeout", NULL};
     const char *vals[] = {dsn, "5", app, "1", "10", "5", "3", "15000", NULL};
     return PQconnectdbParams(keys, vals, 1);
 }
@@ -18,7 +18,8 @@ static PGconn *open_conn(const char *dsn, const char *app) {
 static void set_err(od_db_t *db, const char *msg) {
     snprintf(db->err, sizeof db->err, "%s", msg ? msg : "");
     size_t n = strlen(db->err);
-    while (n && (db->err[n - 1] == '\n' || db->err[n - 1] == ' ')) db->err[--n] = 0;
+    while (n && (db->err[n - 1] == '\n' || db->err[n - 1] == ' '))
+        db->err[--n] = 0;
 }
 
 od_db_t *od_db_connect(const char *dsn, const char *app, char *errstr, size_t n) {

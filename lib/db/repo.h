@@ -38,8 +38,8 @@ typedef struct {
 
 /* Reads up to `limit` oldest unpublished events and calls fn for each, in
  * order. Returns the count or an error. */
-int od_repo_outbox_read(od_db_t *db, int limit,
-                        void (*fn)(const od_outbox_row_t *row, void *ctx), void *ctx);
+int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t *row, void *ctx),
+                        void *ctx);
 
 /* Deletes published outbox rows. */
 int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
@@ -52,7 +52,7 @@ long od_repo_outbox_depth(od_db_t *db);
 /* The call (by call_id, or by org_id and request_id when call_id is NULL)
  * as a JSON object with its "events" array in seq order; *out NULL if
  * there is no such call. */
-int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id,
-                      const char *request_id, json_t **out) OD_MUSTCHECK;
+int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id, const char *request_id,
+                      json_t **out) OD_MUSTCHECK;
 
 #endif

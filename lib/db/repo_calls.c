@@ -13,8 +13,8 @@ static int is_uuid(const char *s) {
     return *s == 0;
 }
 
-int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id,
-                      const char *request_id, json_t **out) {
+int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id, const char *request_id,
+                      json_t **out) {
     static const char sql[] =
         "SELECT jsonb_build_object('call_id', c.call_id, 'org_id', c.org_id,"
         " 'request_id', c.request_id, 'agent_id', c.agent_id, 'from_number', c.from_number,"

@@ -71,19 +71,23 @@ static int apply_trunks(od_db_t *db, const json_t *trunks, long *changes, char *
     json_array_foreach((json_t *)trunks, i, t) {
         char path[64], cps[24], maxc[24];
         snprintf(path, sizeof path, "trunks[%zu]", i);
-        const char *p[] = {str(t, "id"), str(t, "proxy"), str(t, "username"), str(t, "password"),
+        const char *p[] = {str(t, "id"),
+                           str(t, "proxy"),
+                           str(t, "username"),
+                           str(t, "password"),
                            num(t, "cps", "10", cps, sizeof cps),
                            num(t, "max_concurrent", "100", maxc, sizeof maxc)};
-        long n = run(db, path,
-                     "INSERT INTO trunks (id, proxy, username, password, cps, max_concurrent)"
-                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
-                     " proxy = EXCLUDED.proxy, username = EXCLUDED.username,"
-                     " password = EXCLUDED.password, cps = EXCLUDED.cps,"
-                     " max_concurrent = EXCLUDED.max_concurrent, updated_at = now()"
-                     " WHERE (trunks.proxy, trunks.username, trunks.password, trunks.cps,"
-                     " trunks.max_concurrent) IS DISTINCT FROM (EXCLUDED.proxy,"
-                     " EXCLUDED.username, EXCLUDED.password, EXCLUDED.cps, EXCLUDED.max_concurrent)",
-                     6, p, e, en);
+        long n =
+            run(db, path,
+                "INSERT INTO trunks (id, proxy, username, password, cps, max_concurrent)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
+                " proxy = EXCLUDED.proxy, username = EXCLUDED.username,"
+                " password = EXCLUDED.password, cps = EXCLUDED.cps,"
+                " max_concurrent = EXCLUDED.max_concurrent, updated_at = now()"
+                " WHERE (trunks.proxy, trunks.username, trunks.password, trunks.cps,"
+                " trunks.max_concurrent) IS DISTINCT FROM (EXCLUDED.proxy,"
+                " EXCLUDED.username, EXCLUDED.password, EXCLUDED.cps, EXCLUDED.max_concurrent)",
+                6, p, e, en);
         if (n < 0) return -1;
         *changes += n;
     }
@@ -96,16 +100,18 @@ static int apply_rates(od_db_t *db, const json_t *rates, long *changes, char *e,
     json_array_foreach((json_t *)rates, i, t) {
         char path[64], rate[24], inc[24];
         snprintf(path, sizeof path, "rates[%zu]", i);
-        const char *p[] = {str(t, "prefix"), num(t, "millicents_per_minute", NULL, rate, sizeof rate),
+        const char *p[] = {str(t, "prefix"),
+                           num(t, "millicents_per_minute", NULL, rate, sizeof rate),
                            num(t, "increment_seconds", "60", inc, sizeof inc)};
-        long n = run(db, path,
-                     "INSERT INTO rates (prefix, millicents_per_minute, increment_seconds)"
-                     " VALUES ($1, $2, $3) ON CONFLICT (prefix) DO UPDATE SET"
-                     " millicents_per_minute = EXCLUDED.millicents_per_minute,"
-                     " increment_seconds = EXCLUDED.increment_seconds"
-                     " WHERE (rates.millicents_per_minute, rates.increment_seconds)"
-                     " IS DISTINCT FROM (EXCLUDED.millicents_per_minute, EXCLUDED.increment_seconds)",
-                     3, p, e, en);
+        long n =
+            run(db, path,
+                "INSERT INTO rates (prefix, millicents_per_minute, increment_seconds)"
+                " VALUES ($1, $2, $3) ON CONFLICT (prefix) DO UPDATE SET"
+                " millicents_per_minute = EXCLUDED.millicents_per_minute,"
+                " increment_seconds = EXCLUDED.increment_seconds"
+                " WHERE (rates.millicents_per_minute, rates.increment_seconds)"
+                " IS DISTINCT FROM (EXCLUDED.millicents_per_minute, EXCLUDED.increment_seconds)",
+                3, p, e, en);
         if (n < 0) return -1;
         *changes += n;
     }
@@ -119,12 +125,9 @@ static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long 
     char maxc[24], buf[24];
     const char *id = str(org, "id");
     const char *grant = num(org, "balance_millicents", "0", buf, sizeof buf);
-    const char *p[] = {id,
-                       str(org, "plan"),
-                       num(org, "max_concurrent", NULL, maxc, sizeof maxc),
-                       grant,
-                       str(org, "webhook_url"),
-                       str(org, "webhook_secret")};
+    const char *p[] = {
+        id,    str(org, "plan"),        num(org, "max_concurrent", NULL, maxc, sizeof maxc),
+        grant, str(org, "webhook_url"), str(org, "webhook_secret")};
     const char *pid[] = {id, grant};
     long n = run(db, path,
                  "INSERT INTO ledger (org_id, kind, amount_millicents)"
@@ -149,8 +152,10 @@ static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long 
             6, p, e, en);
     if (n < 0) {
         if (strstr(e, "balance_millicents_check"))
-            snprintf(e, en, "%s.balance_millicents: lowering the grant this much would make the"
-                     " available balance negative", path);
+            snprintf(e, en,
+                     "%s.balance_millicents: lowering the grant this much would make the"
+                     " available balance negative",
+                     path);
         return -1;
     }
     *changes += n;
@@ -164,7 +169,8 @@ static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long 
     return 0;
 }
 
-static int apply_org(od_db_t *db, size_t idx, const json_t *org, long *changes, char *e, size_t en) {
+static int apply_org(od_db_t *db, size_t idx, const json_t *org, long *changes, char *e,
+                     size_t en) {
     char path[64];
     snprintf(path, sizeof path, "orgs[%zu]", idx);
     if (apply_org_row(db, path, org, changes, e, en)) return -1;
@@ -232,10 +238,10 @@ int od_repo_provisioning_apply(od_db_t *db, const json_t *doc, int *changes, cha
     json_array_foreach(json_object_get(doc, "orgs"), i, org) {
         if (apply_org(db, i, org, &total, e, en)) goto fail;
     }
-    if (total > 0 &&
-        run(db, "$",
-            "UPDATE provisioning_version SET version = version + 1;"
-            "", 0, NULL, e, en) < 0)
+    if (total > 0 && run(db, "$",
+                         "UPDATE provisioning_version SET version = version + 1;"
+                         "",
+                         0, NULL, e, en) < 0)
         goto fail;
     if (total > 0 && (rc = od_db_exec(db, "NOTIFY outdial_provisioning"))) goto fail;
     if ((rc = od_db_exec(db, "COMMIT"))) {

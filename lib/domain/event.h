@@ -22,9 +22,9 @@ typedef struct {
     const char *sip_reason, *hangup_by;
     int64_t ringing_at_ms, answered_at_ms, ended_at_ms;
     long duration_seconds, billable_seconds, cost_millicents; /* -1 = unknown */
-    const char *credit_status; /* reserved|settled|released */
-    const json_t *metadata;    /* echoed; borrowed */
-    const json_t *source;      /* {"topic","partition","offset"} of a rejected message */
+    const char *credit_status;                                /* reserved|settled|released */
+    const json_t *metadata;                                   /* echoed; borrowed */
+    const json_t *source; /* {"topic","partition","offset"} of a rejected message */
 } od_event_t;
 
 /* Sets the "unknown" values (-1, NULL, 0) in `e`. */

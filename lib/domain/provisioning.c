@@ -12,8 +12,8 @@ typedef struct {
     size_t cap;
 } perr_t;
 
-__attribute__((format(printf, 3, 4))) static int bad(perr_t *e, const char *path,
-                                                     const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int bad(perr_t *e, const char *path, const char *fmt,
+                                                     ...) {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
@@ -38,7 +38,8 @@ static int only_keys(perr_t *e, const char *path, const json_t *o, const char *c
     json_t *v;
     json_object_foreach((json_t *)o, k, v) {
         const char *const *a = allowed;
-        while (*a && strcmp(*a, k)) a++;
+        while (*a && strcmp(*a, k))
+            a++;
         if (!*a) return bad(e, path, "unknown field \"%.40s\"", k);
     }
     return 0;
@@ -99,7 +100,8 @@ static int array_of_objects(perr_t *e, const char *path, const json_t *v) {
 }
 
 static int check_trunks(perr_t *e, const json_t *trunks) {
-    static const char *const keys[] = {"id", "proxy", "username", "password", "cps", "max_concurrent", NULL};
+    static const char *const keys[] = {"id",  "proxy",          "username", "password",
+                                       "cps", "max_concurrent", NULL};
     size_t i;
     json_t *t;
     if (array_of_objects(e, "trunks", trunks)) return -1;
@@ -119,7 +121,8 @@ static int check_trunks(perr_t *e, const json_t *trunks) {
 }
 
 static int check_rates(perr_t *e, const json_t *rates) {
-    static const char *const keys[] = {"prefix", "millicents_per_minute", "increment_seconds", NULL};
+    static const char *const keys[] = {"prefix", "millicents_per_minute", "increment_seconds",
+                                       NULL};
     size_t i;
     json_t *r;
     if (array_of_objects(e, "rates", rates)) return -1;
@@ -146,10 +149,13 @@ static int in_trunks(const json_t *trunks, const char *id) {
 
 static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *trunks,
                      int (*trunk_exists)(const char *, void *), void *ctx) {
-    static const char *const keys[] = {"id", "plan", "max_concurrent", "balance_millicents",
-                                       "webhook_url", "webhook_secret", "numbers", "agents", NULL};
+    static const char *const keys[] = {
+        "id",          "plan",           "max_concurrent", "balance_millicents",
+        "webhook_url", "webhook_secret", "numbers",        "agents",
+        NULL};
     static const char *const nkeys[] = {"e164", "trunk", "outbound_enabled", NULL};
-    static const char *const akeys[] = {"id", "sip_uri", "default_from", "max_duration_seconds", NULL};
+    static const char *const akeys[] = {"id", "sip_uri", "default_from", "max_duration_seconds",
+                                        NULL};
     const char *id, *plan, *url, *s;
     if (only_keys(e, p, org, keys) || str_field(e, p, org, "id", 1, &id) ||
         str_field(e, p, org, "plan", 1, &plan) ||
@@ -163,7 +169,8 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
     if (url && strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
         return bad(e, p, "webhook_url must be an http(s) URL");
     char sub[128];
-    const json_t *numbers = json_object_get(org, "numbers"), *agents = json_object_get(org, "agents");
+    const json_t *numbers = json_object_get(org, "numbers"),
+                 *agents = json_object_get(org, "agents");
     snprintf(sub, sizeof sub, "%s.numbers", p);
     if (array_of_objects(e, sub, numbers)) return -1;
     size_t i;
@@ -176,7 +183,8 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
             return -1;
         if (!od_e164_valid(num)) return bad(e, sub, "e164 \"%.40s\" is not an E.164 number", num);
         json_t *ob = json_object_get(x, "outbound_enabled");
-        if (ob && !json_is_boolean(ob)) return bad(e, sub, "outbound_enabled must be true or false");
+        if (ob && !json_is_boolean(ob))
+            return bad(e, sub, "outbound_enabled must be true or false");
         if (seen_id(numbers, i, "e164", num)) return bad(e, sub, "%s is listed twice", num);
         if (!in_trunks(trunks, trunk) && !(trunk_exists && trunk_exists(trunk, ctx)))
             return bad(e, sub, "trunk \"%.64s\" is not defined", trunk);

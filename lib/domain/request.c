@@ -111,7 +111,8 @@ static int check_retry(od_request_t *req, json_t *v) {
         } else if (!strcmp(k, "on")) {
             size_t i;
             json_t *e;
-            if (!json_is_array(x)) return fail(req, OD_REJ_INVALID_REQUEST, "retry.on must be an array");
+            if (!json_is_array(x))
+                return fail(req, OD_REJ_INVALID_REQUEST, "retry.on must be an array");
             json_array_foreach(x, i, e) {
                 const char *s = json_string_value(e);
                 if (!s || (strcmp(s, "no_answer") && strcmp(s, "busy")))
@@ -125,10 +126,22 @@ static int check_retry(od_request_t *req, json_t *v) {
     return 0;
 }
 
-static const char *const request_fields[] = {
-    "action",       "request_id", "org_id",     "agent_id",  "to_number",
-    "from_number",  "metadata",   "context",    "instructions", "ringing_timeout_seconds",
-    "max_duration_seconds", "not_before", "expires_at", "webhook_url", "retry", NULL};
+static const char *const request_fields[] = {"action",
+                                             "request_id",
+                                             "org_id",
+                                             "agent_id",
+                                             "to_number",
+                                             "from_number",
+                                             "metadata",
+                                             "context",
+                                             "instructions",
+                                             "ringing_timeout_seconds",
+                                             "max_duration_seconds",
+                                             "not_before",
+                                             "expires_at",
+                                             "webhook_url",
+                                             "retry",
+                                             NULL};
 
 static int known_field(const char *k, const char *const *list) {
     for (; *list; list++)
@@ -265,8 +278,8 @@ void od_request_resolve(od_request_t *req, const json_t *prov) {
         return;
     }
     json_t *ceil_v = json_object_get(agent, "max_duration_seconds");
-    int ceiling = json_is_integer(ceil_v) ? (int)json_integer_value(ceil_v)
-                                          : OD_AGENT_MAX_DURATION_DEFAULT;
+    int ceiling =
+        json_is_integer(ceil_v) ? (int)json_integer_value(ceil_v) : OD_AGENT_MAX_DURATION_DEFAULT;
     if (req->max_duration_s > ceiling) {
         fail(req, OD_REJ_INVALID_REQUEST,
              "max_duration_seconds %d exceeds agent \"%.64s\" ceiling of %d", req->max_duration_s,

@@ -24,8 +24,8 @@ typedef struct {
     od_msg_kind_t kind;
     json_t *root; /* owned; the fields below borrow from it */
     const char *request_id, *org_id, *agent_id, *to_number, *from_number;
-    int ringing_timeout_s; /* defaulted by od_request_parse */
-    int max_duration_s;    /* 0 until od_request_resolve sets it */
+    int ringing_timeout_s;                /* defaulted by od_request_parse */
+    int max_duration_s;                   /* 0 until od_request_resolve sets it */
     int64_t not_before_ms, expires_at_ms; /* 0 when absent */
     json_t *metadata;                     /* borrowed, may be NULL */
     od_reject_t reject;                   /* OD_REJ_NONE if accepted so far */

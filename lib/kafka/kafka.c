@@ -43,8 +43,10 @@ static int set_extra(rd_kafka_conf_t *conf, const char *extra, char *errstr, siz
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    od_logkv(level <= 3 ? OD_LOG_ERROR : level <= 4 ? OD_LOG_WARN : OD_LOG_DEBUG, buf, "kafka",
-             fac, (const char *)NULL);
+    od_logkv(level <= 3   ? OD_LOG_ERROR
+             : level <= 4 ? OD_LOG_WARN
+                          : OD_LOG_DEBUG,
+             buf, "kafka", fac, (const char *)NULL);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -217,8 +219,7 @@ od_kafka_producer_t *od_kafka_producer_new(const char *brokers, const char *clie
     if (set(conf, "bootstrap.servers", brokers, errstr, n) ||
         set(conf, "client.id", client_id ? client_id : "outdial", errstr, n) ||
         set(conf, "enable.idempotence", "true", errstr, n) ||
-        set(conf, "linger.ms", "5", errstr, n) ||
-        set(conf, "compression.type", "lz4", errstr, n) ||
+        set(conf, "linger.ms", "5", errstr, n) || set(conf, "compression.type", "lz4", errstr, n) ||
         set(conf, "message.timeout.ms", "30000", errstr, n) ||
         set(conf, "queue.buffering.max.messages", "500000", errstr, n) ||
         set_extra(conf, extra, errstr, n))
@@ -236,8 +237,8 @@ fail:
 }
 
 int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key, size_t key_len,
-                     const char *value, size_t len, const od_kafka_header_t *headers,
-                     int nheaders, od_kafka_batch_t *batch) {
+                     const char *value, size_t len, const od_kafka_header_t *headers, int nheaders,
+                     od_kafka_batch_t *batch) {
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (nheaders > 0) {
@@ -258,7 +259,8 @@ int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key,
             rd_kafka_poll(p->rk, 50);
             continue;
         }
-        if (batch) snprintf(batch->last_error, sizeof batch->last_error, "%s", rd_kafka_err2str(err));
+        if (batch)
+            snprintf(batch->last_error, sizeof batch->last_error, "%s", rd_kafka_err2str(err));
         od_logkv(OD_LOG_ERROR, "produce failed", "topic", topic, "kafka_error",
                  rd_kafka_err2name(err), (const char *)NULL);
         return OD_ERR_KAFKA;

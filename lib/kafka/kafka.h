@@ -33,11 +33,11 @@ typedef struct {
 
 typedef struct {
     const char *brokers;
-    const char *group;       /* NULL: no group, read every partition (watch) */
+    const char *group; /* NULL: no group, read every partition (watch) */
     const char *topic;
-    int from_beginning;      /* where a group without offsets starts */
+    int from_beginning; /* where a group without offsets starts */
     const char *client_id;
-    const char *extra;       /* "k=v,k=v" librdkafka settings, may be NULL */
+    const char *extra; /* "k=v,k=v" librdkafka settings, may be NULL */
 } od_kafka_consumer_conf_t;
 
 /* Creates a consumer subscribed to conf->topic. Returns NULL with a message
@@ -87,8 +87,8 @@ od_kafka_producer_t *od_kafka_producer_new(const char *brokers, const char *clie
 /* Queues one message. `batch` (may be NULL) counts its delivery. Blocks
  * while the local queue is full. Returns OD_OK or OD_ERR_KAFKA. */
 int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key, size_t key_len,
-                     const char *value, size_t len, const od_kafka_header_t *headers,
-                     int nheaders, od_kafka_batch_t *batch) OD_MUSTCHECK;
+                     const char *value, size_t len, const od_kafka_header_t *headers, int nheaders,
+                     od_kafka_batch_t *batch) OD_MUSTCHECK;
 
 /* Serves delivery reports for up to timeout_ms or until batch->pending is
  * 0 (batch may be NULL: serve once). Returns batch->pending. */

@@ -64,9 +64,10 @@ static json_t *build_row(const od_kafka_msg_t *m, const json_t *prov, const char
         req.reject = OD_REJ_INVALID_REQUEST;
         snprintf(req.error, sizeof req.error, "cancel is not supported by this version");
     }
-    snprintf(source, sizeof source, "%s/%d/%lld", m->topic, (int)m->partition, (long long)m->offset);
-    int keyed_by_source = req.reject && (!req.org_id || !req.request_id ||
-                                         req.kind == OD_MSG_CANCEL);
+    snprintf(source, sizeof source, "%s/%d/%lld", m->topic, (int)m->partition,
+             (long long)m->offset);
+    int keyed_by_source =
+        req.reject && (!req.org_id || !req.request_id || req.kind == OD_MSG_CANCEL);
     if (keyed_by_source)
         od_uuid_from_name(source, strlen(source), call_id);
     else
@@ -192,7 +193,8 @@ static int wait_for_db(intake_t *in) {
                                                       in->cap - in->nmsgs, backoff, 0);
         else
             nanosleep(&(struct timespec){0, backoff * 1000000L}, NULL);
-        if (od_db_reconnect(in->db) == OD_OK && od_db_listen(in->db, "outdial_provisioning") == OD_OK) {
+        if (od_db_reconnect(in->db) == OD_OK &&
+            od_db_listen(in->db, "outdial_provisioning") == OD_OK) {
             od_logkv(OD_LOG_INFO, "database back: intake resumed", (const char *)NULL);
             reload_provisioning(in);
             od_kafka_consumer_pause(in->consumer, 0);

@@ -47,15 +47,16 @@ static void publish_row(const od_outbox_row_t *row, void *ctx) {
         {"content-type", OD_CE_CONTENT_TYPE},
     };
     if (od_kafka_produce(r->producer, r->conf->topic_events, row->call_id, strlen(row->call_id),
-                         row->body, strlen(row->body), h, (int)(sizeof h / sizeof *h),
-                         &r->batch)) {
+                         row->body, strlen(row->body), h, (int)(sizeof h / sizeof *h), &r->batch)) {
         r->produce_failed = 1;
         return;
     }
     r->ids[r->nids++] = row->id;
 }
 
-static void sleep_ms(long ms) { nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL); }
+static void sleep_ms(long ms) {
+    nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+}
 
 /* Keeps a live connection, becoming the leader when the lock is free. */
 static int ensure_leader(od_relay_t *r) {
@@ -111,8 +112,10 @@ static void *relay_main(void *arg) {
             if (stopping) break;
             sleep_ms(500);
         } else if (n == 0) {
-            if (stopping) drained_after_stop = 1;
-            else if (od_db_wait_notify(r->db, 1000) < 0) r->leader = 0;
+            if (stopping)
+                drained_after_stop = 1;
+            else if (od_db_wait_notify(r->db, 1000) < 0)
+                r->leader = 0;
         }
     }
     return NULL;
@@ -130,8 +133,8 @@ od_relay_t *od_relay_start(const od_scheduler_conf_t *conf, volatile sig_atomic_
                  (const char *)NULL);
         goto fail;
     }
-    r->producer = od_kafka_producer_new(conf->brokers, "outdial-relay", conf->kafka_extra, err,
-                                        sizeof err);
+    r->producer =
+        od_kafka_producer_new(conf->brokers, "outdial-relay", conf->kafka_extra, err, sizeof err);
     if (!r->producer) {
         od_logkv(OD_LOG_ERROR, "relay cannot start", "err", err, (const char *)NULL);
         goto fail;

@@ -27,7 +27,7 @@ static inline int check_str_eq(const char *a, const char *b) {
 static inline const char *check_str_show(const char *s) { return s ? s : "(null)"; }
 
 #define CHECK_STR(a, b, ctx)                                                                       \
-    CHECK(check_str_eq((a), (b)), "%s: got \"%s\", want \"%s\"", ctx, check_str_show(a),          \
+    CHECK(check_str_eq((a), (b)), "%s: got \"%s\", want \"%s\"", ctx, check_str_show(a),           \
           check_str_show(b))
 
 #define CHECK_DONE()                                                                               \

@@ -12,7 +12,8 @@ typedef struct {
 } conf_t;
 
 static const od_opt_t opts[] = {
-    {"kafka-brokers", "OD_TEST_BROKERS", OD_OPT_STRING, "b:1", "brokers", offsetof(conf_t, brokers)},
+    {"kafka-brokers", "OD_TEST_BROKERS", OD_OPT_STRING, "b:1", "brokers",
+     offsetof(conf_t, brokers)},
     {"batch", "OD_TEST_BATCH", OD_OPT_INT, "10", "batch", offsetof(conf_t, batch)},
     {"flag", NULL, OD_OPT_BOOL, NULL, "flag", offsetof(conf_t, flag)},
     OD_OPT_END,
@@ -43,13 +44,17 @@ int main(void) {
     CHECK(npos == 2 && !strcmp(pos[0], "cmd") && !strcmp(pos[1], "arg"), "positional %d", npos);
 
     char *a3[] = {"x", "--nope", NULL};
-    CHECK(parse(&c, 2, a3, pos, &npos, err) == -1 && strstr(err, "--nope"), "unknown flag: %s", err);
+    CHECK(parse(&c, 2, a3, pos, &npos, err) == -1 && strstr(err, "--nope"), "unknown flag: %s",
+          err);
     char *a4[] = {"x", "--batch", "ten", NULL};
-    CHECK(parse(&c, 3, a4, pos, &npos, err) == -1 && strstr(err, "whole number"), "bad int: %s", err);
+    CHECK(parse(&c, 3, a4, pos, &npos, err) == -1 && strstr(err, "whole number"), "bad int: %s",
+          err);
     char *a5[] = {"x", "--batch", NULL};
-    CHECK(parse(&c, 2, a5, pos, &npos, err) == -1 && strstr(err, "needs a value"), "missing: %s", err);
+    CHECK(parse(&c, 2, a5, pos, &npos, err) == -1 && strstr(err, "needs a value"), "missing: %s",
+          err);
     setenv("OD_TEST_BATCH", "x", 1);
-    CHECK(parse(&c, 1, a1, pos, &npos, err) == -1 && strstr(err, "OD_TEST_BATCH"), "bad env: %s", err);
+    CHECK(parse(&c, 1, a1, pos, &npos, err) == -1 && strstr(err, "OD_TEST_BATCH"), "bad env: %s",
+          err);
     unsetenv("OD_TEST_BATCH");
     char *a6[] = {"x", "-", "--", "--flag", NULL};
     CHECK(parse(&c, 4, a6, pos, &npos, err) == 0 && npos == 2 && !strcmp(pos[1], "--flag"),

@@ -21,11 +21,12 @@ int main(void) {
         {"+", 0},
         {"", 0},
         {"++14155550100", 0},
-        {"+14155550100 ", 0},     /* trailing space */
+        {"+14155550100 ", 0}, /* trailing space */
         {"+1415555\n0100", 0},
         {NULL, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        CHECK(od_e164_valid(cases[i].in) == cases[i].ok, "\"%s\"", cases[i].in ? cases[i].in : "NULL");
+        CHECK(od_e164_valid(cases[i].in) == cases[i].ok, "\"%s\"",
+              cases[i].in ? cases[i].in : "NULL");
     return CHECK_DONE();
 }

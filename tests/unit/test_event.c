@@ -19,13 +19,14 @@ int main(void) {
     e.metadata = meta;
     json_t *o = od_event_encode(&e);
     CHECK_STR(json_string_value(json_object_get(o, "type")), "call.queued", "type");
-    CHECK_STR(json_string_value(json_object_get(o, "occurred_at")), "2026-11-22T10:00:00.500Z", "time");
+    CHECK_STR(json_string_value(json_object_get(o, "occurred_at")), "2026-11-22T10:00:00.500Z",
+              "time");
     CHECK(json_integer_value(json_object_get(o, "seq")) == 1, "seq");
     CHECK_STR(json_string_value(json_object_get(json_object_get(o, "metadata"), "campaign")), "c1",
               "metadata echoed");
-    static const char *const absent[] = {"attempt", "error_code", "sip_status", "ringing_at",
-                                         "duration_seconds", "cost_millicents", "credit_status",
-                                         "source"};
+    static const char *const absent[] = {
+        "attempt",          "error_code",      "sip_status",    "ringing_at",
+        "duration_seconds", "cost_millicents", "credit_status", "source"};
     for (size_t i = 0; i < sizeof absent / sizeof *absent; i++)
         CHECK(json_object_get(o, absent[i]) == NULL, "%s absent", absent[i]);
     json_decref(o);
@@ -45,9 +46,11 @@ int main(void) {
     CHECK_STR(json_string_value(json_object_get(o, "type")), "call.completed", "type");
     CHECK(json_integer_value(json_object_get(o, "attempt")) == 2, "attempt");
     CHECK(json_integer_value(json_object_get(o, "sip_status")) == 200, "sip");
-    CHECK(json_object_get(o, "cost_millicents") && json_integer_value(json_object_get(o, "cost_millicents")) == 0,
+    CHECK(json_object_get(o, "cost_millicents") &&
+              json_integer_value(json_object_get(o, "cost_millicents")) == 0,
           "zero cost present");
-    CHECK_STR(json_string_value(json_object_get(o, "answered_at")), "2026-11-22T10:00:01.000Z", "answered");
+    CHECK_STR(json_string_value(json_object_get(o, "answered_at")), "2026-11-22T10:00:01.000Z",
+              "answered");
     CHECK_STR(json_string_value(json_object_get(o, "credit_status")), "settled", "credit");
     json_decref(o);
     json_decref(meta);
@@ -55,9 +58,9 @@ int main(void) {
     static const struct {
         const char *s;
         int terminal;
-    } st[] = {{"queued", 0},    {"initiated", 0}, {"ringing", 0},  {"answered", 0},
+    } st[] = {{"queued", 0},      {"initiated", 0}, {"ringing", 0},   {"answered", 0},
               {"in_progress", 0}, {"completed", 1}, {"no_answer", 1}, {"busy", 1},
-              {"failed", 1},    {"canceled", 1},  {"rejected", 1}, {"expired", 1}};
+              {"failed", 1},      {"canceled", 1},  {"rejected", 1},  {"expired", 1}};
     for (size_t i = 0; i < sizeof st / sizeof *st; i++)
         CHECK(od_status_is_terminal(st[i].s) == st[i].terminal, "%s", st[i].s);
     return CHECK_DONE();

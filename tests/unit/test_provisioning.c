@@ -3,10 +3,11 @@
 #include "domain/provisioning.h"
 
 #define TRUNK "{\"id\":\"t\",\"proxy\":\"sip:127.0.0.1:5090\",\"cps\":5,\"max_concurrent\":10}"
-#define ORG(extra) \
-    "{\"id\":\"acme\",\"plan\":\"pro\",\"balance_millicents\":100" extra "," \
-    "\"numbers\":[{\"e164\":\"+14155550100\",\"trunk\":\"t\",\"outbound_enabled\":true}]," \
-    "\"agents\":[{\"id\":\"bot\",\"sip_uri\":\"sip:a@127.0.0.1\",\"default_from\":\"+14155550100\"}]}"
+#define ORG(extra)                                                                                 \
+    "{\"id\":\"acme\",\"plan\":\"pro\",\"balance_millicents\":100" extra ","                       \
+    "\"numbers\":[{\"e164\":\"+14155550100\",\"trunk\":\"t\",\"outbound_enabled\":true}],"         \
+    "\"agents\":[{\"id\":\"bot\",\"sip_uri\":\"sip:a@127.0.0.1\",\"default_from\":\"+"             \
+    "14155550100\"}]}"
 
 static int known_trunk(const char *id, void *ctx) { return !strcmp(id, "old"); }
 
@@ -17,15 +18,18 @@ int main(void) {
     } cases[] = {
         {"{}", NULL},
         {"{\"trunks\":[" TRUNK "],\"rates\":[{\"prefix\":\"+1\",\"millicents_per_minute\":1200,"
-         "\"increment_seconds\":6}],\"orgs\":[" ORG("") "]}", NULL},
+         "\"increment_seconds\":6}],\"orgs\":[" ORG("") "]}",
+         NULL},
         {"[]", "$: must be a JSON object"},
         {"{\"trunk\":[]}", "$: unknown field"},
         {"{\"trunks\":{}}", "trunks: must be an array"},
         {"{\"trunks\":[{\"id\":\"t\"}]}", "trunks[0].proxy: is required"},
         {"{\"trunks\":[{\"id\":\"t\",\"proxy\":\"http://x\"}]}", "trunks[0]: proxy must be a sip"},
-        {"{\"trunks\":[{\"id\":\"t\",\"proxy\":\"sip:x\",\"cps\":0}]}", "trunks[0].cps: must be between"},
+        {"{\"trunks\":[{\"id\":\"t\",\"proxy\":\"sip:x\",\"cps\":0}]}",
+         "trunks[0].cps: must be between"},
         {"{\"trunks\":[" TRUNK "," TRUNK "]}", "trunks[1]: trunk \"t\" is listed twice"},
-        {"{\"rates\":[{\"prefix\":\"1\",\"millicents_per_minute\":1}]}", "rates[0]: prefix must be"},
+        {"{\"rates\":[{\"prefix\":\"1\",\"millicents_per_minute\":1}]}",
+         "rates[0]: prefix must be"},
         {"{\"rates\":[{\"prefix\":\"+1\"}]}", "rates[0].millicents_per_minute: is required"},
         {"{\"rates\":[{\"prefix\":\"+1\",\"millicents_per_minute\":-1}]}",
          "rates[0].millicents_per_minute: must be between"},
@@ -35,20 +39,25 @@ int main(void) {
          "orgs[0].balance_millicents: must be between"},
         {"{\"orgs\":[" ORG("") "]}", "orgs[0].numbers[0]: trunk \"t\" is not defined"},
         {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"numbers\":"
-         "[{\"e164\":\"555\",\"trunk\":\"t\"}]}]}", "orgs[0].numbers[0]: e164"},
+         "[{\"e164\":\"555\",\"trunk\":\"t\"}]}]}",
+         "orgs[0].numbers[0]: e164"},
         {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"agents\":"
          "[{\"id\":\"b\",\"sip_uri\":\"sip:x\",\"default_from\":\"+14155550100\"}]}]}",
          "orgs[0].agents[0]: default_from"},
         {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"agents\":"
-         "[{\"id\":\"b\",\"sip_uri\":\"tel:1\"}]}]}", "orgs[0].agents[0]: sip_uri"},
+         "[{\"id\":\"b\",\"sip_uri\":\"tel:1\"}]}]}",
+         "orgs[0].agents[0]: sip_uri"},
         {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"agents\":"
          "[{\"id\":\"b\",\"sip_uri\":\"sip:x\",\"max_duration_seconds\":20000}]}]}",
          "orgs[0].agents[0].max_duration_seconds"},
-        {"{\"trunks\":[" TRUNK "],\"orgs\":[" ORG("") "," ORG("") "]}", "orgs[1]: org \"acme\" is listed twice"},
-        {"{\"trunks\":[" TRUNK "],\"orgs\":[" ORG(",\"webhook_url\":\"x\"") "]}", "orgs[0]: webhook_url"},
+        {"{\"trunks\":[" TRUNK "],\"orgs\":[" ORG("") "," ORG("") "]}",
+         "orgs[1]: org \"acme\" is listed twice"},
+        {"{\"trunks\":[" TRUNK "],\"orgs\":[" ORG(",\"webhook_url\":\"x\"") "]}",
+         "orgs[0]: webhook_url"},
         {"{\"trunks\":[" TRUNK "],\"orgs\":[" ORG(",\"colour\":1") "]}", "orgs[0]: unknown field"},
         {"{\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"numbers\":[{\"e164\":\"+14155550100\","
-         "\"trunk\":\"old\"}]}]}", NULL}, /* a trunk already in the database */
+         "\"trunk\":\"old\"}]}]}",
+         NULL}, /* a trunk already in the database */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char err[512] = "";

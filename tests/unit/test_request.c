@@ -11,7 +11,9 @@ static const char *PROV =
     " \"agents\":{\"bot\":{\"default_from\":\"+14155550100\",\"max_duration_seconds\":600},"
     "             \"nodefault\":{\"default_from\":null,\"max_duration_seconds\":600}}}}}";
 
-#define OK "\"request_id\":\"r1\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+442071838750\""
+#define OK                                                                                         \
+    "\"request_id\":\"r1\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+"             \
+    "442071838750\""
 
 static const struct {
     const char *msg;
@@ -42,11 +44,13 @@ static const struct {
     {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"bot\"}", OD_REJ_INVALID_REQUEST,
      "to_number is required"},
     /* field shapes */
-    {"{\"request_id\":\"\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+442071838750\"}",
+    {"{\"request_id\":\"\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+"
+     "442071838750\"}",
      OD_REJ_INVALID_REQUEST, "1 to 128"},
     {"{\"request_id\":7,\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+442071838750\"}",
      OD_REJ_INVALID_REQUEST, "must be a string"},
-    {"{\"request_id\":\"a\\u0001b\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+442071838750\"}",
+    {"{\"request_id\":\"a\\u0001b\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+"
+     "442071838750\"}",
      OD_REJ_INVALID_REQUEST, "control character"},
     {"{" OK ",\"surprise\":1}", OD_REJ_INVALID_REQUEST, "unknown field"},
     {"{" OK ",\"action\":\"dial\"}", OD_REJ_INVALID_REQUEST, "action"},
@@ -76,13 +80,16 @@ static const struct {
     {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":5}",
      OD_REJ_INVALID_REQUEST, "must be a string"},
     /* provisioning */
-    {"{\"request_id\":\"r\",\"org_id\":\"nobody\",\"agent_id\":\"bot\",\"to_number\":\"+442071838750\"}",
+    {"{\"request_id\":\"r\",\"org_id\":\"nobody\",\"agent_id\":\"bot\",\"to_number\":\"+"
+     "442071838750\"}",
      OD_REJ_ORG_NOT_FOUND, "nobody"},
-    {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"ghost\",\"to_number\":\"+442071838750\"}",
+    {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"ghost\",\"to_number\":\"+"
+     "442071838750\"}",
      OD_REJ_AGENT_NOT_FOUND, "ghost"},
     {"{" OK ",\"from_number\":\"+14155550111\"}", OD_REJ_NUMBER_NOT_OWNED, "+14155550111"},
     {"{" OK ",\"from_number\":\"+14155550199\"}", OD_REJ_OUTBOUND_DISABLED, "+14155550199"},
-    {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"nodefault\",\"to_number\":\"+442071838750\"}",
+    {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"nodefault\",\"to_number\":\"+"
+     "442071838750\"}",
      OD_REJ_INVALID_REQUEST, "default_from"},
     /* cancel */
     {"{\"action\":\"cancel\",\"org_id\":\"acme\",\"request_id\":\"r1\"}", OD_REJ_NONE, NULL},
