@@ -305,9 +305,10 @@ int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, errstr, n);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(opt, 10000, NULL, 0);
+    rd_kafka_AdminOptions_set_operation_timeout(opt, 5000, NULL, 0);
+    rd_kafka_AdminOptions_set_request_timeout(opt, 5000, NULL, 0);
     rd_kafka_CreateTopics(rk, &nt, 1, opt, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 6000);
     if (!ev) {
         snprintf(errstr, n, "creating topic %s: no answer from %s", topic, brokers);
     } else {
