@@ -11,11 +11,38 @@
 
 /* ---- intake ---- */
 
-/* Stores a batch of calls with their first events (see od_intake() in
- * schemas/sql): `rows_json` is a JSON array of rows. *inserted gets the
- * number of new calls. OD_ERR_DB is retriable; OD_ERR_INVALID means a row
- * was refused by the database. */
-int od_repo_intake(od_db_t *db, const char *rows_json, int *inserted) OD_MUSTCHECK;
+/* The columns of an intake batch, each a PostgreSQL array literal with one
+ * element per request (see od_intake() in schemas/sql). */
+enum {
+    OD_IN_CALL_ID,
+    OD_IN_ORG_ID,
+    OD_IN_REQUEST_ID,
+    OD_IN_AGENT_ID,
+    OD_IN_FROM,
+    OD_IN_TO,
+    OD_IN_STATUS,
+    OD_IN_ERROR_CODE,
+    OD_IN_ERROR_MESSAGE,
+    OD_IN_REQUEST, /* JSON text */
+    OD_IN_SOURCE,
+    OD_IN_NOT_BEFORE, /* RFC 3339 */
+    OD_IN_EXPIRES_AT,
+    OD_IN_EVENT_ID,
+    OD_IN_OCCURRED_AT,
+    OD_IN_EVENT, /* JSON text: the body published */
+    OD_IN_NCOLS
+};
+
+/* Stores a batch of calls with their first events. *inserted gets the
+ * number of new calls (the rest were already stored). OD_ERR_DB is
+ * retriable; OD_ERR_INVALID means a row was refused by the database. */
+int od_repo_intake(od_db_t *db, const char *const cols[OD_IN_NCOLS], int *inserted) OD_MUSTCHECK;
+
+/* The same in two halves, so the caller can prepare the next batch while
+ * the database works: send (cols may be freed on return), then recv the
+ * outcome. Nothing else may use `db` in between. */
+int od_repo_intake_send(od_db_t *db, const char *const cols[OD_IN_NCOLS]) OD_MUSTCHECK;
+int od_repo_intake_recv(od_db_t *db, int *inserted) OD_MUSTCHECK;
 
 /* ---- provisioning ---- */
 

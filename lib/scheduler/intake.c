@@ -5,7 +5,12 @@
  * nothing. A message the database refuses on its own is stored as a
  * rejection instead, so one bad message never stalls its partition. While
  * the database is away, fetching pauses (the member stays in its group) and
- * the batch in hand waits to be written. */
+ * the batch in hand waits to be written.
+ *
+ * Two batches are in hand at most: while the database stores one, the next
+ * is polled and encoded, so parsing and storing overlap. Offsets of a batch
+ * are stored only after its own commit. */
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -23,6 +28,18 @@
 #include <time.h>
 #include <utime.h>
 
+/* A batch's rows as the column arrays of od_intake(). */
+typedef struct {
+    od_buf_t col[OD_IN_NCOLS];
+    const char *cols[OD_IN_NCOLS];
+} enc_t;
+
+typedef struct {
+    od_kafka_msg_t *msgs;
+    int n, cap;
+    enc_t enc;
+} batch_t;
+
 typedef struct {
     const od_scheduler_conf_t *conf;
     volatile sig_atomic_t *stop;
@@ -30,28 +47,23 @@ typedef struct {
     od_kafka_consumer_t *consumer;
     json_t *prov;
     long prov_version;
-    od_kafka_msg_t *msgs;
-    int nmsgs, cap;
+    batch_t b[2];
+    enc_t scratch; /* for one message at a time on the slow path */
     long stored, dup;
 } intake_t;
 
-static void set_time(json_t *row, const char *key, int64_t ms) {
-    if (!ms) return;
+static void put_time(od_buf_t *col, int64_t ms) {
     char buf[40];
-    od_clock_format_rfc3339(ms, buf, sizeof buf);
-    json_object_set_new(row, key, json_string(buf));
+    if (ms) od_clock_format_rfc3339(ms, buf, sizeof buf);
+    od_buf_pg_array_elem(col, ms ? buf : NULL);
 }
 
-static void set_str(json_t *o, const char *k, const char *v) {
-    if (v) json_object_set_new(o, k, json_string(v));
-}
-
-/* Builds the intake row (schemas/sql od_intake) for one message: the call
+/* Appends the intake row (schemas/sql od_intake) of one message: the call
  * and its first event. `db_error`, if set, turns the message into a
  * rejection (the database refused it). */
-static json_t *build_row(const od_kafka_msg_t *m, const json_t *prov, const char *db_error) {
+static void add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, const char *db_error) {
     od_request_t req;
-    char source[300], call_id[OD_UUID_STRLEN], event_id[OD_UUID_STRLEN], type[48];
+    char source[300], call_id[OD_UUID_STRLEN], event_id[OD_UUID_STRLEN];
     od_request_parse(&req, m->value, m->len);
     od_request_resolve(&req, prov);
     if (db_error && !req.reject) {
@@ -75,7 +87,6 @@ static json_t *build_row(const od_kafka_msg_t *m, const json_t *prov, const char
     od_uuid_v4(event_id);
     int64_t now = od_clock_now_ms();
     const char *status = req.reject ? "rejected" : "queued";
-    od_event_type(status, type, sizeof type);
 
     od_event_t ev;
     od_event_init(&ev);
@@ -98,60 +109,68 @@ static json_t *build_row(const od_kafka_msg_t *m, const json_t *prov, const char
                         "offset", (json_int_t)m->offset);
         ev.source = src;
     }
+    json_t *body = od_event_encode(&ev);
+    char *body_text = json_dumps(body, JSON_COMPACT);
+    char *req_text = req.root && json_is_object(req.root) && !db_error
+                         ? json_dumps(req.root, JSON_COMPACT)
+                         : NULL;
 
-    json_t *row = json_object();
-    set_str(row, "call_id", call_id);
-    set_str(row, "org_id", keyed_by_source ? "" : req.org_id);
-    set_str(row, "request_id", keyed_by_source ? source : req.request_id);
-    set_str(row, "agent_id", req.agent_id);
-    set_str(row, "from_number", req.from_number);
-    set_str(row, "to_number", req.to_number);
-    set_str(row, "status", status);
-    set_str(row, "error_code", ev.error_code);
-    set_str(row, "error_message", ev.error_message);
-    if (req.root && json_is_object(req.root) && !db_error)
-        json_object_set(row, "request", req.root);
-    set_str(row, "source", source);
-    set_time(row, "not_before", req.not_before_ms);
-    set_time(row, "expires_at", req.expires_at_ms);
-    set_str(row, "event_id", event_id);
-    set_str(row, "type", type);
-    set_time(row, "occurred_at", now);
-    json_object_set_new(row, "event", od_event_encode(&ev));
+    od_buf_t *c = enc->col;
+    od_buf_pg_array_elem(&c[OD_IN_CALL_ID], call_id);
+    od_buf_pg_array_elem(&c[OD_IN_ORG_ID], keyed_by_source ? "" : req.org_id);
+    od_buf_pg_array_elem(&c[OD_IN_REQUEST_ID], keyed_by_source ? source : req.request_id);
+    od_buf_pg_array_elem(&c[OD_IN_AGENT_ID], req.agent_id);
+    od_buf_pg_array_elem(&c[OD_IN_FROM], req.from_number);
+    od_buf_pg_array_elem(&c[OD_IN_TO], req.to_number);
+    od_buf_pg_array_elem(&c[OD_IN_STATUS], status);
+    od_buf_pg_array_elem(&c[OD_IN_ERROR_CODE], ev.error_code);
+    od_buf_pg_array_elem(&c[OD_IN_ERROR_MESSAGE], ev.error_message);
+    od_buf_pg_array_elem(&c[OD_IN_REQUEST], req_text);
+    od_buf_pg_array_elem(&c[OD_IN_SOURCE], source);
+    put_time(&c[OD_IN_NOT_BEFORE], req.not_before_ms);
+    put_time(&c[OD_IN_EXPIRES_AT], req.expires_at_ms);
+    od_buf_pg_array_elem(&c[OD_IN_EVENT_ID], event_id);
+    put_time(&c[OD_IN_OCCURRED_AT], now);
+    od_buf_pg_array_elem(&c[OD_IN_EVENT], body_text);
+    free(body_text);
+    free(req_text);
+    json_decref(body);
     json_decref(src);
     od_request_clear(&req);
-    return row;
 }
 
-/* Writes rows; returns OD_OK, OD_ERR_DB (retry later), OD_ERR_INVALID. */
-static int write_rows(intake_t *in, json_t *rows, int *inserted) {
-    char *text = json_dumps(rows, JSON_COMPACT);
-    int rc = text ? od_repo_intake(in->db, text, inserted) : OD_ERR_NOMEM;
-    free(text);
-    return rc;
+static void enc_free(enc_t *enc) {
+    for (int i = 0; i < OD_IN_NCOLS; i++)
+        od_buf_free(&enc->col[i]);
 }
 
-/* Stores messages [from, to) one by one; a message the database refuses
- * is stored as a rejection carrying the database's reason. */
-static int write_one_by_one(intake_t *in, int *inserted) {
-    for (int i = 0; i < in->nmsgs; i++) {
-        int n = 0;
-        json_t *rows = json_array();
-        json_array_append_new(rows, build_row(&in->msgs[i], in->prov, NULL));
-        int rc = write_rows(in, rows, &n);
-        json_decref(rows);
-        if (rc == OD_ERR_INVALID) {
-            char err[256];
-            snprintf(err, sizeof err, "%s", od_db_error(in->db));
-            rows = json_array();
-            json_array_append_new(rows, build_row(&in->msgs[i], in->prov, err));
-            rc = write_rows(in, rows, &n);
-            json_decref(rows);
-        }
-        if (rc) return rc;
-        *inserted += n;
+/* Encodes messages msgs[0..n) into enc; returns its column array. */
+static const char *const *encode(enc_t *enc, const intake_t *in, const od_kafka_msg_t *msgs, int n,
+                                 const char *db_error) {
+    for (int i = 0; i < OD_IN_NCOLS; i++) {
+        od_buf_reset(&enc->col[i]);
+        od_buf_putc(&enc->col[i], '{');
     }
-    return OD_OK;
+    for (int i = 0; i < n; i++)
+        add_row(enc, &msgs[i], in->prov, db_error);
+    for (int i = 0; i < OD_IN_NCOLS; i++) {
+        od_buf_putc(&enc->col[i], '}');
+        enc->cols[i] = enc->col[i].data;
+    }
+    return enc->cols;
+}
+
+/* Stores one message; one the database refuses is stored as a rejection
+ * carrying the database's reason. */
+static int write_one(intake_t *in, const od_kafka_msg_t *m, int *inserted) {
+    int n = 0, rc = od_repo_intake(in->db, encode(&in->scratch, in, m, 1, NULL), &n);
+    if (rc == OD_ERR_INVALID) {
+        char err[256];
+        snprintf(err, sizeof err, "%s", od_db_error(in->db));
+        rc = od_repo_intake(in->db, encode(&in->scratch, in, m, 1, err), &n);
+    }
+    *inserted += n;
+    return rc;
 }
 
 static void reload_provisioning(intake_t *in) {
@@ -181,16 +200,16 @@ static void touch(const char *path) {
 }
 
 /* Waits for the database to come back, keeping the group membership alive
- * by polling (paused) and holding on to anything polled. */
-static int wait_for_db(intake_t *in) {
+ * by polling (paused) and holding on to anything polled, in `b`. */
+static int wait_for_db(intake_t *in, batch_t *b) {
     int backoff = 100;
     od_logkv(OD_LOG_WARN, "database unreachable: intake paused", "err", od_db_error(in->db),
              (const char *)NULL);
     od_kafka_consumer_pause(in->consumer, 1);
     while (!*in->stop) {
-        if (in->nmsgs < in->cap)
-            in->nmsgs += od_kafka_consumer_poll_batch(in->consumer, in->msgs + in->nmsgs,
-                                                      in->cap - in->nmsgs, backoff, 0);
+        if (b->n < b->cap)
+            b->n += od_kafka_consumer_poll_batch(in->consumer, b->msgs + b->n, b->cap - b->n,
+                                                 backoff, 0);
         else
             nanosleep(&(struct timespec){0, backoff * 1000000L}, NULL);
         if (od_db_reconnect(in->db) == OD_OK &&
@@ -205,38 +224,74 @@ static int wait_for_db(intake_t *in) {
     return OD_ERR_STOPPED;
 }
 
-/* Stores the batch in hand until it is durable (or we are told to stop
+static void account(intake_t *in, const batch_t *b, int inserted) {
+    in->stored += inserted;
+    in->dup += b->n - inserted;
+}
+
+/* Stores batch `b` until it is durable, synchronously: the slow path,
+ * after the fast path failed. A batch the database refuses is stored
+ * message by message. While waiting for the database, anything polled goes
+ * to `spill`, the newest batch (never to an older one: offsets are stored
+ * as the highest per partition). Returns OD_ERR_STOPPED if told to stop
  * while the database is away: then its offsets are not stored, and the
- * next owner of the partitions reads it again). */
-static int store_batch(intake_t *in) {
+ * next owner of the partitions reads it again. */
+static int store_batch(intake_t *in, batch_t *b, batch_t *spill) {
     for (;;) {
         int inserted = 0, rc;
-        json_t *rows = json_array();
-        for (int i = 0; i < in->nmsgs; i++)
-            json_array_append_new(rows, build_row(&in->msgs[i], in->prov, NULL));
-        rc = write_rows(in, rows, &inserted);
-        json_decref(rows);
-        if (rc == OD_ERR_INVALID) {
-            od_logkv(OD_LOG_WARN, "batch refused; storing its messages one by one", "err",
-                     od_db_error(in->db), (const char *)NULL);
-            inserted = 0;
-            rc = write_one_by_one(in, &inserted);
+        if (od_db_alive(in->db)) {
+            rc = od_repo_intake(in->db, encode(&b->enc, in, b->msgs, b->n, NULL), &inserted);
+            if (rc == OD_ERR_INVALID) {
+                od_logkv(OD_LOG_WARN, "batch refused; storing its messages one by one", "err",
+                         od_db_error(in->db), (const char *)NULL);
+                inserted = 0;
+                for (int i = 0; i < b->n && rc != OD_ERR_DB; i++)
+                    rc = write_one(in, &b->msgs[i], &inserted);
+            }
+            if (rc == OD_OK) {
+                account(in, b, inserted);
+                return OD_OK;
+            }
         }
-        if (rc == OD_OK) {
-            in->stored += inserted;
-            in->dup += in->nmsgs - inserted;
-            return OD_OK;
-        }
-        if (wait_for_db(in)) return OD_ERR_STOPPED;
+        if (wait_for_db(in, spill)) return OD_ERR_STOPPED;
     }
+}
+
+/* The batch is durable: let the consumer commit past it. */
+static void done(intake_t *in, batch_t *b) {
+    od_kafka_consumer_store(in->consumer, b->msgs, b->n);
+    od_kafka_msgs_release(b->msgs, b->n);
+    b->n = 0;
+}
+
+/* Collects the outcome of the batch sent earlier; on failure stores it the
+ * slow way. Returns OD_OK when it is durable. */
+static int finish_pending(intake_t *in, batch_t *pend, batch_t *spill) {
+    int inserted = 0;
+    int rc = od_repo_intake_recv(in->db, &inserted);
+    if (rc == OD_OK)
+        account(in, pend, inserted);
+    else if (store_batch(in, pend, spill))
+        return OD_ERR_STOPPED;
+    done(in, pend);
+    return OD_OK;
+}
+
+static void log_counts(const intake_t *in, const char *msg) {
+    char s[24], d[24];
+    snprintf(s, sizeof s, "%ld", in->stored);
+    snprintf(d, sizeof d, "%ld", in->dup);
+    od_logkv(OD_LOG_INFO, msg, "stored", s, "duplicates", d, (const char *)NULL);
 }
 
 int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) {
     char err[512];
     intake_t in = {.conf = conf, .stop = stop};
     int rc = 1;
-    in.cap = (int)conf->batch_max * 2;
-    in.msgs = calloc((size_t)in.cap, sizeof *in.msgs);
+    for (int i = 0; i < 2; i++) {
+        in.b[i].cap = (int)conf->batch_max * 2;
+        in.b[i].msgs = calloc((size_t)in.b[i].cap, sizeof *in.b[i].msgs);
+    }
     in.db = od_db_connect(conf->pg_dsn, "outdial-scheduler", err, sizeof err);
     if (!in.db) {
         od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
@@ -266,38 +321,55 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
     od_logkv(OD_LOG_INFO, "intake running", "topic", conf->topic_requests, "group", conf->group,
              (const char *)NULL);
     int64_t last_stat = od_clock_mono_ms();
+    batch_t *cur = &in.b[0], *pend = NULL;
     while (!*stop) {
         touch(conf->health_file);
-        if (od_db_take_notify(in.db, "outdial_provisioning")) reload_provisioning(&in);
-        in.nmsgs += od_kafka_consumer_poll_batch(in.consumer, in.msgs + in.nmsgs,
-                                                 (int)conf->batch_max, 200, (int)conf->batch_ms);
-        if (in.nmsgs == 0) {
-            if (!od_db_alive(in.db) && wait_for_db(&in)) break;
+        /* While a batch is in the database, take only what is ready now. */
+        cur->n +=
+            od_kafka_consumer_poll_batch(in.consumer, cur->msgs + cur->n, (int)conf->batch_max,
+                                         pend ? 0 : 200, (int)conf->batch_ms);
+        int encoded = cur->n;
+        const char *const *cols = encode(&cur->enc, &in, cur->msgs, cur->n, NULL);
+        if (pend) {
+            if (finish_pending(&in, pend, cur)) break;
+            pend = NULL;
+        }
+        /* Encode again if provisioning changed or the batch grew meanwhile. */
+        if (od_db_take_notify(in.db, "outdial_provisioning")) {
+            reload_provisioning(&in);
+            encoded = -1;
+        }
+        if (encoded != cur->n) cols = encode(&cur->enc, &in, cur->msgs, cur->n, NULL);
+        if (!cur->n) {
+            if (!od_db_alive(in.db) && wait_for_db(&in, cur)) break;
             continue;
         }
-        if (store_batch(&in)) break; /* stopping while the database is away */
-        od_kafka_consumer_store(in.consumer, in.msgs, in.nmsgs);
-        od_kafka_msgs_release(in.msgs, in.nmsgs);
-        in.nmsgs = 0;
+        if (od_repo_intake_send(in.db, cols) == OD_OK) {
+            pend = cur;
+            cur = cur == &in.b[0] ? &in.b[1] : &in.b[0];
+        } else if (store_batch(&in, cur, cur) == OD_OK) {
+            done(&in, cur);
+        } else {
+            break; /* stopping while the database is away */
+        }
         if (od_clock_mono_ms() - last_stat > 10000) {
-            char s[24], d[24];
-            snprintf(s, sizeof s, "%ld", in.stored);
-            snprintf(d, sizeof d, "%ld", in.dup);
-            od_logkv(OD_LOG_INFO, "intake progress", "stored", s, "duplicates", d,
-                     (const char *)NULL);
+            log_counts(&in, "intake progress");
             last_stat = od_clock_mono_ms();
         }
     }
+    /* SIGTERM: the batch in the database is finished and its offsets stored. */
+    if (pend && finish_pending(&in, pend, cur) == OD_OK) pend = NULL;
     rc = 0;
 out:
-    od_kafka_msgs_release(in.msgs, in.nmsgs);
+    for (int i = 0; i < 2; i++) {
+        od_kafka_msgs_release(in.b[i].msgs, in.b[i].n);
+        free(in.b[i].msgs);
+        enc_free(&in.b[i].enc);
+    }
+    enc_free(&in.scratch);
     od_kafka_consumer_destroy(in.consumer); /* commits stored offsets, leaves the group */
     od_db_close(in.db);
     json_decref(in.prov);
-    free(in.msgs);
-    char s[24], d[24];
-    snprintf(s, sizeof s, "%ld", in.stored);
-    snprintf(d, sizeof d, "%ld", in.dup);
-    od_logkv(OD_LOG_INFO, "intake stopped", "stored", s, "duplicates", d, (const char *)NULL);
+    log_counts(&in, "intake stopped");
     return rc;
 }

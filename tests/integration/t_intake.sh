@@ -44,8 +44,8 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 check "10 events on the topic" "$(wc -l < "$T_DIR/events.tsv")" 10
-check "one call.queued per queued call" "$(grep -c '"type": "call.queued"' "$T_DIR/events.tsv")" 2
-check "8 call.rejected" "$(grep -c '"type": "call.rejected"' "$T_DIR/events.tsv")" 8
+check "one call.queued per queued call" "$(grep -c '"type":"call.queued"' "$T_DIR/events.tsv")" 2
+check "8 call.rejected" "$(grep -c '"type":"call.rejected"' "$T_DIR/events.tsv")" 8
 good1=$(sql "SELECT call_id FROM calls WHERE request_id='good-1'")
 line=$(grep "^$good1	" "$T_DIR/events.tsv" || true)
 check "event keyed by call_id" "$(echo "$line" | cut -f1)" "$good1"
@@ -55,12 +55,12 @@ for h in ce_specversion=1.0 ce_type=call.queued ce_source=/outdial content-type=
 done
 check "ce_id is the event_id" "$(echo "$hdrs" | tr ',' '\n' | grep -c "^ce_id=$(sql "SELECT event_id FROM call_events WHERE call_id='$good1'")$")" 1
 body=$(echo "$line" | cut -f3)
-check "metadata echoed" "$(echo "$body" | grep -c '"metadata": {"campaign": "c7"}')" 1
-check "seq 1" "$(echo "$body" | grep -c '"seq": 1,')" 1
-check "default from_number filled in" "$(echo "$body" | grep -c '"from_number": "+14155550100"')" 1
+check "metadata echoed" "$(echo "$body" | grep -c '"metadata":{"campaign":"c7"}')" 1
+check "seq 1" "$(echo "$body" | grep -c '"seq":1,')" 1
+check "default from_number filled in" "$(echo "$body" | grep -c '"from_number":"+14155550100"')" 1
 bad=$(grep 'not JSON' "$T_DIR/events.tsv" | cut -f3)
 check "malformed rejection names partition and offset" \
-  "$(echo "$bad" | grep -cE '"source": \{"topic": "'"$OUTDIAL_TOPIC_REQUESTS"'", "offset": 1, "partition": [0-9]+\}')" 1
+  "$(echo "$bad" | grep -cE '"source":\{"topic":"'"$OUTDIAL_TOPIC_REQUESTS"'","partition":[0-9]+,"offset":1\}')" 1
 
 # The same messages again (a redelivery): nothing new.
 kcat -P -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_REQUESTS" -k same-key -l "$T_DIR/in.txt"

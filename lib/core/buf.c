@@ -1,0 +1,61 @@
+/* Growable text buffer (see buf.h). */
+#include "core/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void reserve(od_buf_t *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
+    b->data = d;
+    b->cap = cap;
+}
+
+void od_buf_reset(od_buf_t *b) {
+    b->len = 0;
+    if (b->data) b->data[0] = 0;
+}
+
+void od_buf_free(od_buf_t *b) {
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void od_buf_append(od_buf_t *b, const char *s, size_t n) {
+    reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void od_buf_puts(od_buf_t *b, const char *s) { od_buf_append(b, s, strlen(s)); }
+
+void od_buf_putc(od_buf_t *b, char c) { od_buf_append(b, &c, 1); }
+
+void od_buf_pg_array_elem(od_buf_t *b, const char *s) {
+    if (b->len && b->data[b->len - 1] != '{') od_buf_putc(b, ',');
+    if (!s) {
+        od_buf_puts(b, "NULL");
+        return;
+    }
+    size_t n = strlen(s);
+    reserve(b, 2 * n + 2);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\') *o++ = '\\';
+        *o++ = s[i];
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = 0;
+}

@@ -1,0 +1,25 @@
+/* A growable byte buffer for building text (SQL array literals, JSON
+ * lines). Always NUL-terminated. Allocation failure aborts: these buffers
+ * are small next to what the process already holds. */
+#ifndef OD_CORE_BUF_H
+#define OD_CORE_BUF_H
+
+#include <stddef.h>
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} od_buf_t;
+
+void od_buf_reset(od_buf_t *b);
+void od_buf_free(od_buf_t *b);
+void od_buf_append(od_buf_t *b, const char *s, size_t n);
+void od_buf_puts(od_buf_t *b, const char *s);
+void od_buf_putc(od_buf_t *b, char c);
+
+/* Appends `s` as one element of a PostgreSQL array literal: a separating
+ * comma if needed, then "s" with '"' and '\' escaped, or NULL when s is
+ * NULL. Open with od_buf_putc(b, '{') and close with '}'. */
+void od_buf_pg_array_elem(od_buf_t *b, const char *s);
+
+#endif
