@@ -1,6 +1,7 @@
 /* Growable text buffer (see buf.h). */
 #include "core/buf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +43,15 @@ void od_buf_puts(od_buf_t *b, const char *s) { od_buf_append(b, s, strlen(s)); }
 void od_buf_putc(od_buf_t *b, char c) { od_buf_append(b, &c, 1); }
 
 void od_buf_pg_array_elem(od_buf_t *b, const char *s) {
+    od_buf_pg_array_elem_n(b, s, s ? strlen(s) : 0);
+}
+
+void od_buf_pg_array_elem_n(od_buf_t *b, const char *s, size_t n) {
     if (b->len && b->data[b->len - 1] != '{') od_buf_putc(b, ',');
     if (!s) {
         od_buf_puts(b, "NULL");
         return;
     }
-    size_t n = strlen(s);
     reserve(b, 2 * n + 2);
     char *o = b->data + b->len;
     *o++ = '"';
@@ -58,4 +62,43 @@ void od_buf_pg_array_elem(od_buf_t *b, const char *s) {
     *o++ = '"';
     b->len = (size_t)(o - b->data);
     b->data[b->len] = 0;
+}
+
+void od_buf_json_str(od_buf_t *b, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(s);
+    reserve(b, 6 * n + 2);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p;
+        } else if (*p < 0x20) {
+            *o++ = '\\';
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = 0;
+}
+
+void od_buf_printf(od_buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return;
+    reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }

@@ -21,5 +21,14 @@ void od_buf_putc(od_buf_t *b, char c);
  * comma if needed, then "s" with '"' and '\' escaped, or NULL when s is
  * NULL. Open with od_buf_putc(b, '{') and close with '}'. */
 void od_buf_pg_array_elem(od_buf_t *b, const char *s);
+/* The same for the n bytes at s (which need not be NUL-terminated). */
+void od_buf_pg_array_elem_n(od_buf_t *b, const char *s, size_t n);
+
+/* Appends `s` as a JSON string: quoted, with '"', '\\' and control
+ * characters escaped. */
+void od_buf_json_str(od_buf_t *b, const char *s);
+
+/* Appends printf-formatted text. */
+void od_buf_printf(od_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

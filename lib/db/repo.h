@@ -30,6 +30,8 @@ enum {
     OD_IN_EVENT_ID,
     OD_IN_OCCURRED_AT,
     OD_IN_EVENT, /* JSON text: the body published */
+    OD_IN_MAX_DURATION,
+    OD_IN_RINGING_TIMEOUT,
     OD_IN_NCOLS
 };
 

@@ -4,8 +4,8 @@
 
 #include <stdlib.h>
 
-static const char intake_sql[] =
-    "SELECT od_intake($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+static const char intake_sql[] = "SELECT od_intake($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                                 "$12, $13, $14, $15, $16, $17, $18)";
 
 int od_repo_intake(od_db_t *db, const char *const cols[OD_IN_NCOLS], int *inserted) {
     int rc = od_repo_intake_send(db, cols);

@@ -3,6 +3,7 @@
 #include "core/clock.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void od_event_init(od_event_t *e) {
@@ -22,50 +23,71 @@ int od_status_is_terminal(const char *s) {
     return 0;
 }
 
-static void set_str(json_t *o, const char *k, const char *v) {
-    if (v) json_object_set_new(o, k, json_string(v));
+/* Writers of one "key":value member; each is skipped when unknown. */
+static void key(od_buf_t *b, const char *k) {
+    if (b->data[b->len - 1] != '{') od_buf_putc(b, ',');
+    od_buf_json_str(b, k);
+    od_buf_putc(b, ':');
 }
 
-static void set_time(json_t *o, const char *k, int64_t ms) {
+static void put_str(od_buf_t *b, const char *k, const char *v) {
+    if (!v) return;
+    key(b, k);
+    od_buf_json_str(b, v);
+}
+
+static void put_time(od_buf_t *b, const char *k, int64_t ms) {
     if (!ms) return;
     char buf[40];
     od_clock_format_rfc3339(ms, buf, sizeof buf);
-    json_object_set_new(o, k, json_string(buf));
+    key(b, k);
+    od_buf_json_str(b, buf);
 }
 
-static void set_num(json_t *o, const char *k, long v) {
-    if (v >= 0) json_object_set_new(o, k, json_integer(v));
+static void put_num(od_buf_t *b, const char *k, long v) {
+    if (v < 0) return;
+    key(b, k);
+    od_buf_printf(b, "%ld", v);
 }
 
-json_t *od_event_encode(const od_event_t *e) {
+static void put_json(od_buf_t *b, const char *k, const json_t *v) {
+    if (!v) return;
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) return;
+    key(b, k);
+    od_buf_puts(b, text);
+    free(text);
+}
+
+void od_event_write(const od_event_t *e, od_buf_t *b) {
     char type[64];
-    json_t *o = json_object();
     od_event_type(e->status, type, sizeof type);
-    set_str(o, "event_id", e->event_id);
-    set_str(o, "type", type);
-    set_str(o, "call_id", e->call_id);
-    set_str(o, "request_id", e->request_id);
-    set_str(o, "org_id", e->org_id);
-    set_str(o, "agent_id", e->agent_id);
-    set_str(o, "from_number", e->from_number);
-    set_str(o, "to_number", e->to_number);
-    set_str(o, "status", e->status);
-    json_object_set_new(o, "seq", json_integer(e->seq));
-    set_time(o, "occurred_at", e->occurred_at_ms);
-    if (e->attempt > 0) set_num(o, "attempt", e->attempt);
-    set_str(o, "error_code", e->error_code);
-    set_str(o, "error_message", e->error_message);
-    if (e->sip_status > 0) set_num(o, "sip_status", e->sip_status);
-    set_str(o, "sip_reason", e->sip_reason);
-    set_str(o, "hangup_by", e->hangup_by);
-    set_time(o, "ringing_at", e->ringing_at_ms);
-    set_time(o, "answered_at", e->answered_at_ms);
-    set_time(o, "ended_at", e->ended_at_ms);
-    set_num(o, "duration_seconds", e->duration_seconds);
-    set_num(o, "billable_seconds", e->billable_seconds);
-    set_num(o, "cost_millicents", e->cost_millicents);
-    set_str(o, "credit_status", e->credit_status);
-    if (e->metadata) json_object_set(o, "metadata", (json_t *)e->metadata);
-    if (e->source) json_object_set(o, "source", (json_t *)e->source);
-    return o;
+    od_buf_putc(b, '{');
+    put_str(b, "event_id", e->event_id);
+    put_str(b, "type", type);
+    put_str(b, "call_id", e->call_id);
+    put_str(b, "request_id", e->request_id);
+    put_str(b, "org_id", e->org_id);
+    put_str(b, "agent_id", e->agent_id);
+    put_str(b, "from_number", e->from_number);
+    put_str(b, "to_number", e->to_number);
+    put_str(b, "status", e->status);
+    put_num(b, "seq", e->seq);
+    put_time(b, "occurred_at", e->occurred_at_ms);
+    if (e->attempt > 0) put_num(b, "attempt", e->attempt);
+    put_str(b, "error_code", e->error_code);
+    put_str(b, "error_message", e->error_message);
+    if (e->sip_status > 0) put_num(b, "sip_status", e->sip_status);
+    put_str(b, "sip_reason", e->sip_reason);
+    put_str(b, "hangup_by", e->hangup_by);
+    put_time(b, "ringing_at", e->ringing_at_ms);
+    put_time(b, "answered_at", e->answered_at_ms);
+    put_time(b, "ended_at", e->ended_at_ms);
+    put_num(b, "duration_seconds", e->duration_seconds);
+    put_num(b, "billable_seconds", e->billable_seconds);
+    put_num(b, "cost_millicents", e->cost_millicents);
+    put_str(b, "credit_status", e->credit_status);
+    put_json(b, "metadata", e->metadata);
+    put_json(b, "source", e->source);
+    od_buf_putc(b, '}');
 }

@@ -3,6 +3,8 @@
 #ifndef OD_DOMAIN_EVENT_H
 #define OD_DOMAIN_EVENT_H
 
+#include "core/buf.h"
+
 #include <jansson.h>
 #include <stdint.h>
 
@@ -30,8 +32,9 @@ typedef struct {
 /* Sets the "unknown" values (-1, NULL, 0) in `e`. */
 void od_event_init(od_event_t *e);
 
-/* Returns a new JSON object (caller owns) with `type` = "call.<status>". */
-json_t *od_event_encode(const od_event_t *e);
+/* Appends the event body as compact JSON text to `out`, with `type` =
+ * "call.<status>" and the fields in the order of docs/events.md. */
+void od_event_write(const od_event_t *e, od_buf_t *out);
 
 /* Writes "call.<status>" into out. */
 void od_event_type(const char *status, char *out, size_t cap);

@@ -263,8 +263,6 @@ void od_request_resolve(od_request_t *req, const json_t *prov) {
                  "from_number is required: agent \"%.64s\" has no default_from", req->agent_id);
             return;
         }
-        json_object_set_new(req->root, "from_number", json_string(req->from_number));
-        req->from_number = json_string_value(json_object_get(req->root, "from_number"));
     }
     json_t *num = json_object_get(json_object_get(org, "numbers"), req->from_number);
     if (!num) {
@@ -287,8 +285,6 @@ void od_request_resolve(od_request_t *req, const json_t *prov) {
         return;
     }
     if (!req->max_duration_s) req->max_duration_s = ceiling;
-    json_object_set_new(req->root, "max_duration_seconds", json_integer(req->max_duration_s));
-    json_object_set_new(req->root, "ringing_timeout_seconds", json_integer(req->ringing_timeout_s));
 }
 
 void od_request_clear(od_request_t *req) {

@@ -42,7 +42,8 @@ void od_request_parse(od_request_t *req, const char *buf, size_t len);
  * ({"orgs":{ID:{"numbers":{E164:{"outbound_enabled":..}},"agents":{ID:
  * {"default_from":..,"max_duration_seconds":..}}}}}): org, agent, caller ID
  * ownership and outbound flag; fills the defaults (from_number,
- * max_duration_seconds) into req and req->root. Sets req->reject on failure. */
+ * max_duration_s) into req. A defaulted from_number borrows from `prov`,
+ * which must outlive req. Sets req->reject on failure. */
 void od_request_resolve(od_request_t *req, const json_t *prov);
 
 /* Frees what od_request_parse allocated; safe on a zeroed struct. */

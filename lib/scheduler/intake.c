@@ -32,6 +32,7 @@
 typedef struct {
     od_buf_t col[OD_IN_NCOLS];
     const char *cols[OD_IN_NCOLS];
+    od_buf_t scratch; /* one event body */
 } enc_t;
 
 typedef struct {
@@ -109,11 +110,14 @@ static void add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, con
                         "offset", (json_int_t)m->offset);
         ev.source = src;
     }
-    json_t *body = od_event_encode(&ev);
-    char *body_text = json_dumps(body, JSON_COMPACT);
-    char *req_text = req.root && json_is_object(req.root) && !db_error
-                         ? json_dumps(req.root, JSON_COMPACT)
-                         : NULL;
+    od_buf_reset(&enc->scratch);
+    od_event_write(&ev, &enc->scratch);
+    /* The request as sent (it parsed, so it is JSON); defaults filled in
+     * are columns of their own. */
+    int keep_request = req.root && json_is_object(req.root) && !db_error;
+    char durations[2][16];
+    snprintf(durations[0], 16, "%d", req.max_duration_s);
+    snprintf(durations[1], 16, "%d", req.ringing_timeout_s);
 
     od_buf_t *c = enc->col;
     od_buf_pg_array_elem(&c[OD_IN_CALL_ID], call_id);
@@ -125,16 +129,15 @@ static void add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, con
     od_buf_pg_array_elem(&c[OD_IN_STATUS], status);
     od_buf_pg_array_elem(&c[OD_IN_ERROR_CODE], ev.error_code);
     od_buf_pg_array_elem(&c[OD_IN_ERROR_MESSAGE], ev.error_message);
-    od_buf_pg_array_elem(&c[OD_IN_REQUEST], req_text);
+    od_buf_pg_array_elem_n(&c[OD_IN_REQUEST], keep_request ? m->value : NULL, m->len);
     od_buf_pg_array_elem(&c[OD_IN_SOURCE], source);
     put_time(&c[OD_IN_NOT_BEFORE], req.not_before_ms);
     put_time(&c[OD_IN_EXPIRES_AT], req.expires_at_ms);
     od_buf_pg_array_elem(&c[OD_IN_EVENT_ID], event_id);
     put_time(&c[OD_IN_OCCURRED_AT], now);
-    od_buf_pg_array_elem(&c[OD_IN_EVENT], body_text);
-    free(body_text);
-    free(req_text);
-    json_decref(body);
+    od_buf_pg_array_elem(&c[OD_IN_EVENT], enc->scratch.data);
+    od_buf_pg_array_elem(&c[OD_IN_MAX_DURATION], req.reject ? NULL : durations[0]);
+    od_buf_pg_array_elem(&c[OD_IN_RINGING_TIMEOUT], req.reject ? NULL : durations[1]);
     json_decref(src);
     od_request_clear(&req);
 }

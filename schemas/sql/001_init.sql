@@ -76,7 +76,9 @@ CREATE TABLE calls (
     attempt       integer NOT NULL DEFAULT 0,
     error_code    text,
     error_message text,
-    request       json,
+    request       json,           -- the request as sent
+    max_duration_seconds    integer,  -- resolved: the request's or the agent's
+    ringing_timeout_seconds integer,
     source        text,
     not_before    timestamptz,
     expires_at    timestamptz,
@@ -121,7 +123,8 @@ CREATE FUNCTION od_intake(
     call_ids uuid[], org_ids text[], request_ids text[], agent_ids text[],
     from_numbers text[], to_numbers text[], statuses text[], error_codes text[],
     error_messages text[], requests json[], sources text[], not_befores timestamptz[],
-    expires_ats timestamptz[], event_ids uuid[], occurred_ats timestamptz[], events json[])
+    expires_ats timestamptz[], event_ids uuid[], occurred_ats timestamptz[], events json[],
+    max_durations integer[], ringing_timeouts integer[])
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -130,17 +133,20 @@ BEGIN
     WITH r AS (
         SELECT * FROM unnest(call_ids, org_ids, request_ids, agent_ids, from_numbers,
                              to_numbers, statuses, error_codes, error_messages, requests,
-                             sources, not_befores, expires_ats, event_ids, occurred_ats, events)
+                             sources, not_befores, expires_ats, event_ids, occurred_ats, events,
+                             max_durations, ringing_timeouts)
             AS x(call_id, org_id, request_id, agent_id, from_number, to_number, status,
                  error_code, error_message, request, source, not_before, expires_at,
-                 event_id, occurred_at, event)
+                 event_id, occurred_at, event, max_duration_seconds, ringing_timeout_seconds)
     ), c AS (
         INSERT INTO calls (call_id, org_id, request_id, agent_id, from_number, to_number,
                            status, error_code, error_message, request, source,
-                           not_before, expires_at, created_at, updated_at)
+                           not_before, expires_at, max_duration_seconds,
+                           ringing_timeout_seconds, created_at, updated_at)
         SELECT call_id, org_id, request_id, agent_id, from_number, to_number,
                status, error_code, error_message, request, source,
-               not_before, expires_at, occurred_at, occurred_at
+               not_before, expires_at, max_duration_seconds, ringing_timeout_seconds,
+               occurred_at, occurred_at
         FROM r
         ON CONFLICT (org_id, request_id) DO NOTHING
         RETURNING call_id

@@ -2,6 +2,16 @@
 #include "check.h"
 #include "domain/event.h"
 
+static json_t *encode(const od_event_t *e) {
+    od_buf_t b = {0};
+    od_event_write(e, &b);
+    json_error_t err;
+    json_t *o = json_loads(b.data, 0, &err);
+    CHECK(o != NULL, "valid JSON: %s in %s", err.text, b.data);
+    od_buf_free(&b);
+    return o ? o : json_object();
+}
+
 int main(void) {
     od_event_t e;
     od_event_init(&e);
@@ -17,7 +27,7 @@ int main(void) {
     e.seq = 1;
     e.occurred_at_ms = 1795341600500LL;
     e.metadata = meta;
-    json_t *o = od_event_encode(&e);
+    json_t *o = encode(&e);
     CHECK_STR(json_string_value(json_object_get(o, "type")), "call.queued", "type");
     CHECK_STR(json_string_value(json_object_get(o, "occurred_at")), "2026-11-22T10:00:00.500Z",
               "time");
@@ -42,7 +52,7 @@ int main(void) {
     e.billable_seconds = 60;
     e.cost_millicents = 0; /* zero is a known value, not "unknown" */
     e.credit_status = "settled";
-    o = od_event_encode(&e);
+    o = encode(&e);
     CHECK_STR(json_string_value(json_object_get(o, "type")), "call.completed", "type");
     CHECK(json_integer_value(json_object_get(o, "attempt")) == 2, "attempt");
     CHECK(json_integer_value(json_object_get(o, "sip_status")) == 200, "sip");
@@ -54,6 +64,15 @@ int main(void) {
     CHECK_STR(json_string_value(json_object_get(o, "credit_status")), "settled", "credit");
     json_decref(o);
     json_decref(meta);
+
+    /* Strings that need escaping come out as valid JSON. */
+    od_event_init(&e);
+    e.status = "rejected";
+    e.error_message = "not JSON: \"\\\x01\n\t";
+    o = encode(&e);
+    CHECK_STR(json_string_value(json_object_get(o, "error_message")), "not JSON: \"\\\x01\n\t",
+              "escaped");
+    json_decref(o);
 
     static const struct {
         const char *s;
