@@ -15,6 +15,10 @@ static PGconn *open_conn(const char *dsn, const char *app) {
     return PQconnectdbParams(keys, vals, 1);
 }
 
+/* Server notices (e.g. "terminating connection") are not for stderr: the
+ * error that follows says what matters, through the log. */
+static void quiet(void *arg, const char *message) {}
+
 static void set_err(od_db_t *db, const char *msg) {
     snprintf(db->err, sizeof db->err, "%s", msg ? msg : "");
     size_t n = strlen(db->err);
@@ -38,7 +42,7 @@ od_db_t *od_db_connect(const char *dsn, const char *app, char *errstr, size_t n)
         od_db_close(db);
         return NULL;
     }
-    PQsetNoticeProcessor(db->conn, NULL, NULL);
+    PQsetNoticeProcessor(db->conn, quiet, NULL);
     return db;
 }
 
@@ -53,7 +57,7 @@ int od_db_reconnect(od_db_t *db) {
         set_err(db, PQerrorMessage(db->conn));
         return OD_ERR_DB;
     }
-    PQsetNoticeProcessor(db->conn, NULL, NULL);
+    PQsetNoticeProcessor(db->conn, quiet, NULL);
     for (int i = 0; i < db->nlistens; i++) {
         char sql[96];
         snprintf(sql, sizeof sql, "LISTEN %s", db->listens[i]);

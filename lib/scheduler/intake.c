@@ -7,9 +7,12 @@
  * the database is away, fetching pauses (the member stays in its group) and
  * the batch in hand waits to be written.
  *
- * Two batches are in hand at most: while the database stores one, the next
- * is polled and encoded, so parsing and storing overlap. Offsets of a batch
- * are stored only after its own commit. */
+ * Batches are stored over INTAKE_LANES connections at once, so that the
+ * database works on one while another commits and the next is polled and
+ * encoded. Batches finish in the order they were taken: offsets of a batch
+ * are stored only after its own commit and every earlier batch's. If any
+ * batch fails, every batch in flight is collected and stored again, in
+ * order, on the slow path (storing twice is harmless: rows are keyed). */
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/id.h"
@@ -35,20 +38,26 @@ typedef struct {
     od_buf_t scratch; /* one event body */
 } enc_t;
 
+#define INTAKE_LANES 2
+
 typedef struct {
     od_kafka_msg_t *msgs;
     int n, cap;
     enc_t enc;
+    od_db_t *lane; /* the connection it was sent on, while in flight */
 } batch_t;
 
 typedef struct {
     const od_scheduler_conf_t *conf;
     volatile sig_atomic_t *stop;
-    od_db_t *db;
+    od_db_t *db; /* also lane[0]; the one that LISTENs and takes the slow path */
+    od_db_t *lane[INTAKE_LANES];
     od_kafka_consumer_t *consumer;
     json_t *prov;
     long prov_version;
-    batch_t b[2];
+    batch_t b[INTAKE_LANES + 1];
+    batch_t *fifo[INTAKE_LANES]; /* in flight, oldest first */
+    int nfifo;
     enc_t scratch; /* for one message at a time on the slow path */
     long stored, dup;
 } intake_t;
@@ -217,6 +226,10 @@ static int wait_for_db(intake_t *in, batch_t *b) {
             nanosleep(&(struct timespec){0, backoff * 1000000L}, NULL);
         if (od_db_reconnect(in->db) == OD_OK &&
             od_db_listen(in->db, "outdial_provisioning") == OD_OK) {
+            for (int i = 1; i < INTAKE_LANES; i++)
+                if (!od_db_alive(in->lane[i]) && od_db_reconnect(in->lane[i])) {
+                    /* used again once it reconnects; see free_lane() */
+                }
             od_logkv(OD_LOG_INFO, "database back: intake resumed", (const char *)NULL);
             reload_provisioning(in);
             od_kafka_consumer_pause(in->consumer, 0);
@@ -265,19 +278,58 @@ static void done(intake_t *in, batch_t *b) {
     od_kafka_consumer_store(in->consumer, b->msgs, b->n);
     od_kafka_msgs_release(b->msgs, b->n);
     b->n = 0;
+    b->lane = NULL;
 }
 
-/* Collects the outcome of the batch sent earlier; on failure stores it the
- * slow way. Returns OD_OK when it is durable. */
-static int finish_pending(intake_t *in, batch_t *pend, batch_t *spill) {
-    int inserted = 0;
-    int rc = od_repo_intake_recv(in->db, &inserted);
-    if (rc == OD_OK)
-        account(in, pend, inserted);
-    else if (store_batch(in, pend, spill))
-        return OD_ERR_STOPPED;
-    done(in, pend);
+/* Something failed: collect every batch in flight (their outcomes do not
+ * matter), then store each again on the slow path, oldest first. */
+static int drain_slow(intake_t *in, batch_t *spill) {
+    int ignored;
+    for (int i = 0; i < in->nfifo; i++)
+        if (in->fifo[i]->lane && od_repo_intake_recv(in->fifo[i]->lane, &ignored)) {
+        }
+    while (in->nfifo) {
+        batch_t *b = in->fifo[0];
+        if (store_batch(in, b, spill)) return OD_ERR_STOPPED;
+        done(in, b);
+        memmove(in->fifo, in->fifo + 1, (size_t)--in->nfifo * sizeof *in->fifo);
+    }
     return OD_OK;
+}
+
+/* Collects the oldest batch in flight; on failure takes the slow path for
+ * all of them. Returns OD_OK when it (at least) is durable. */
+static int finish_oldest(intake_t *in, batch_t *spill) {
+    batch_t *b = in->fifo[0];
+    int inserted = 0;
+    if (od_repo_intake_recv(b->lane, &inserted) != OD_OK) return drain_slow(in, spill);
+    account(in, b, inserted);
+    done(in, b);
+    memmove(in->fifo, in->fifo + 1, (size_t)--in->nfifo * sizeof *in->fifo);
+    return OD_OK;
+}
+
+/* A live connection with no batch in flight, or NULL. */
+static od_db_t *free_lane(intake_t *in) {
+    for (int i = 0; i < INTAKE_LANES; i++) {
+        int busy = 0;
+        for (int j = 0; j < in->nfifo; j++)
+            busy |= in->fifo[j]->lane == in->lane[i];
+        if (!busy && (od_db_alive(in->lane[i]) || od_db_reconnect(in->lane[i]) == OD_OK))
+            return in->lane[i];
+    }
+    return NULL;
+}
+
+/* The batch slot that is neither in flight nor `not`. */
+static batch_t *free_slot(intake_t *in) {
+    for (int i = 0; i <= INTAKE_LANES; i++) {
+        int busy = 0;
+        for (int j = 0; j < in->nfifo; j++)
+            busy |= in->fifo[j] == &in->b[i];
+        if (!busy) return &in->b[i];
+    }
+    return NULL; /* unreachable: one slot more than lanes */
 }
 
 static void log_counts(const intake_t *in, const char *msg) {
@@ -291,15 +343,18 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
     char err[512];
     intake_t in = {.conf = conf, .stop = stop};
     int rc = 1;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i <= INTAKE_LANES; i++) {
         in.b[i].cap = (int)conf->batch_max * 2;
         in.b[i].msgs = calloc((size_t)in.b[i].cap, sizeof *in.b[i].msgs);
     }
-    in.db = od_db_connect(conf->pg_dsn, "outdial-scheduler", err, sizeof err);
-    if (!in.db) {
-        od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
-        goto out;
+    for (int i = 0; i < INTAKE_LANES; i++) {
+        in.lane[i] = od_db_connect(conf->pg_dsn, "outdial-scheduler", err, sizeof err);
+        if (!in.lane[i]) {
+            od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
+            goto out;
+        }
     }
+    in.db = in.lane[0];
     if (od_db_listen(in.db, "outdial_provisioning")) {
         od_logkv(OD_LOG_ERROR, "cannot start", "err", od_db_error(in.db), (const char *)NULL);
         goto out;
@@ -324,54 +379,56 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
     od_logkv(OD_LOG_INFO, "intake running", "topic", conf->topic_requests, "group", conf->group,
              (const char *)NULL);
     int64_t last_stat = od_clock_mono_ms();
-    batch_t *cur = &in.b[0], *pend = NULL;
+    batch_t *cur = &in.b[0];
     while (!*stop) {
         touch(conf->health_file);
-        /* While a batch is in the database, take only what is ready now. */
+        /* While batches are in the database, take only what is ready now. */
         cur->n +=
             od_kafka_consumer_poll_batch(in.consumer, cur->msgs + cur->n, (int)conf->batch_max,
-                                         pend ? 0 : 200, (int)conf->batch_ms);
+                                         in.nfifo ? 0 : 200, (int)conf->batch_ms);
         int encoded = cur->n;
         const char *const *cols = encode(&cur->enc, &in, cur->msgs, cur->n, NULL);
-        if (pend) {
-            if (finish_pending(&in, pend, cur)) break;
-            pend = NULL;
-        }
+        if (in.nfifo && (in.nfifo == INTAKE_LANES || !cur->n))
+            if (finish_oldest(&in, cur)) break;
         /* Encode again if provisioning changed or the batch grew meanwhile. */
-        if (od_db_take_notify(in.db, "outdial_provisioning")) {
+        if (!in.nfifo && od_db_take_notify(in.db, "outdial_provisioning")) {
             reload_provisioning(&in);
             encoded = -1;
         }
         if (encoded != cur->n) cols = encode(&cur->enc, &in, cur->msgs, cur->n, NULL);
         if (!cur->n) {
-            if (!od_db_alive(in.db) && wait_for_db(&in, cur)) break;
+            if (!in.nfifo && !od_db_alive(in.db) && wait_for_db(&in, cur)) break;
             continue;
         }
-        if (od_repo_intake_send(in.db, cols) == OD_OK) {
-            pend = cur;
-            cur = cur == &in.b[0] ? &in.b[1] : &in.b[0];
-        } else if (store_batch(&in, cur, cur) == OD_OK) {
-            done(&in, cur);
+        od_db_t *lane = free_lane(&in);
+        if (lane && od_repo_intake_send(lane, cols) == OD_OK) {
+            cur->lane = lane;
+            in.fifo[in.nfifo++] = cur;
+            cur = free_slot(&in);
         } else {
-            break; /* stopping while the database is away */
+            cur->lane = NULL;          /* never sent */
+            in.fifo[in.nfifo++] = cur; /* stored after those before it */
+            if (drain_slow(&in, cur)) break;
         }
         if (od_clock_mono_ms() - last_stat > 10000) {
             log_counts(&in, "intake progress");
             last_stat = od_clock_mono_ms();
         }
     }
-    /* SIGTERM: the batch in the database is finished and its offsets stored. */
-    if (pend && finish_pending(&in, pend, cur) == OD_OK) pend = NULL;
+    /* SIGTERM: batches in the database are finished and their offsets stored. */
+    while (in.nfifo && finish_oldest(&in, cur) == OD_OK) {
+    }
     rc = 0;
 out:
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i <= INTAKE_LANES; i++) {
         od_kafka_msgs_release(in.b[i].msgs, in.b[i].n);
         free(in.b[i].msgs);
         enc_free(&in.b[i].enc);
     }
     enc_free(&in.scratch);
     od_kafka_consumer_destroy(in.consumer); /* commits stored offsets, leaves the group */
-    od_db_close(in.db);
+    for (int i = 0; i < INTAKE_LANES; i++)
+        od_db_close(in.lane[i]);
     json_decref(in.prov);
     log_counts(&in, "intake stopped");
     return rc;

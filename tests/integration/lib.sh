@@ -59,7 +59,7 @@ t_setup_db() {
 # sets LAST_PID.
 start_scheduler() {
   local name=$1; shift
-  outdial-scheduler "$@" >>"$T_DIR/$name.log" 2>&1 &
+  ${OUTDIAL_TEST_WRAP:-} outdial-scheduler "$@" >>"$T_DIR/$name.log" 2>&1 &
   LAST_PID=$!
   T_PIDS+=("$LAST_PID")
 }
