@@ -154,6 +154,7 @@ static void add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, con
 static void enc_free(enc_t *enc) {
     for (int i = 0; i < OD_IN_NCOLS; i++)
         od_buf_free(&enc->col[i]);
+    od_buf_free(&enc->scratch);
 }
 
 /* Encodes messages msgs[0..n) into enc; returns its column array. */
