@@ -2,6 +2,7 @@
  * for the zero-install demo and fast tests. Prints its bootstrap address
  * on stdout, serves until SIGTERM/SIGINT. Memory only: a restart empties it. */
 #include "core/config.h"
+#include "core/signals.h"
 #include "kafka/mock.h"
 
 #include <signal.h>
@@ -24,7 +25,6 @@ static const od_opt_t opts[] = {
 };
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { stop = sig; }
 
 int main(int argc, char **argv) {
     conf_t conf = {0};
@@ -52,11 +52,7 @@ int main(int argc, char **argv) {
     }
     printf("%s\n", od_kafka_mock_bootstraps(m));
     fflush(stdout);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    od_signals_install(&stop);
     while (!stop)
         pause();
     od_kafka_mock_destroy(m);

@@ -1,5 +1,6 @@
 /* outdial-scheduler: parse settings, run until SIGTERM/SIGINT. */
 #include "core/log.h"
+#include "core/signals.h"
 #include "scheduler/scheduler.h"
 
 #include <stdio.h>
@@ -7,11 +8,9 @@
 
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) { stop = sig; }
-
 int main(int argc, char **argv) {
     od_scheduler_conf_t conf = {0};
-    const od_opt_t *tables[] = {od_scheduler_opts, NULL};
+    const od_opt_t *tables[] = {od_common_opts, od_scheduler_opts, NULL};
     char err[512], *pos[1];
     int npos;
     int rc = od_config_parse(tables, &conf, argc, argv, pos, 0, &npos, err, sizeof err);
@@ -20,7 +19,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "outdial-scheduler: %s\n", rc < 0 ? err : "--log-level: unknown level");
         return 2;
     }
-    if (!conf.pg_dsn) {
+    if (!conf.common.pg_dsn) {
         fprintf(stderr, "outdial-scheduler: set OUTDIAL_PG_DSN or --pg-dsn\n");
         return 2;
     }
@@ -30,11 +29,6 @@ int main(int argc, char **argv) {
         return 2;
     }
     od_log_set_component("scheduler");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    od_signals_install(&stop);
     return od_scheduler_run(&conf, &stop);
 }

@@ -13,7 +13,7 @@ int od_ctl_apply(const od_ctl_conf_t *c, int argc, char **argv) {
     json_error_t jerr;
     json_t *doc = json_load_file(argv[0], JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) return od_ctl_fail(1, "%s:%d:%d: %s", argv[0], jerr.line, jerr.column, jerr.text);
-    od_db_t *db = od_db_connect(c->pg_dsn, "outdialctl", err, sizeof err);
+    od_db_t *db = od_db_connect(c->common.pg_dsn, "outdialctl", err, sizeof err);
     if (!db) {
         json_decref(doc);
         return od_ctl_fail(1, "%s", err);

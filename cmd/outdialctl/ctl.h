@@ -6,7 +6,8 @@
 #include "core/config.h"
 
 typedef struct {
-    const char *brokers, *pg_dsn, *topic_requests, *topic_events, *kafka_extra, *log_level;
+    od_common_conf_t common; /* first: see od_common_opts */
+    const char *log_level;
     /* submit */
     const char *org, *agent, *to, *from, *request_id, *metadata, *context, *instructions;
     const char *not_before, *expires_at, *webhook_url, *retry;

@@ -8,16 +8,7 @@
 #include <string.h>
 
 #define F(x) offsetof(od_ctl_conf_t, x)
-static const od_opt_t common_opts[] = {
-    {"kafka-brokers", "OUTDIAL_KAFKA_BROKERS", OD_OPT_STRING, "127.0.0.1:9092",
-     "Kafka bootstrap servers", F(brokers)},
-    {"pg-dsn", "OUTDIAL_PG_DSN", OD_OPT_STRING, NULL, "PostgreSQL conninfo or URI", F(pg_dsn)},
-    {"topic-requests", "OUTDIAL_TOPIC_REQUESTS", OD_OPT_STRING, "calls.requests",
-     "topic of call requests", F(topic_requests)},
-    {"topic-events", "OUTDIAL_TOPIC_EVENTS", OD_OPT_STRING, "calls.events",
-     "topic of lifecycle events", F(topic_events)},
-    {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,
-     "extra librdkafka settings, k=v,k=v", F(kafka_extra)},
+static const od_opt_t ctl_opts[] = {
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "warn", "debug, info, warn or error",
      F(log_level)},
     OD_OPT_END,
@@ -89,7 +80,7 @@ int main(int argc, char **argv) {
                 {"watch", od_ctl_watch},
                 {"show", od_ctl_show}};
     od_ctl_conf_t conf = {0};
-    const od_opt_t *tables[] = {common_opts, submit_opts, watch_opts, NULL};
+    const od_opt_t *tables[] = {od_common_opts, ctl_opts, submit_opts, watch_opts, NULL};
     char err[512], *pos[8];
     int npos;
     for (int i = 1; i < argc; i++) {

@@ -16,7 +16,7 @@ int od_ctl_show(const od_ctl_conf_t *c, int argc, char **argv) {
     char err[512];
     if (!(argc == 1 || (argc == 0 && c->org && c->request)))
         return od_ctl_fail(2, "usage: outdialctl show CALL_ID | show --org ORG --request REQ");
-    od_db_t *db = od_db_connect(c->pg_dsn, "outdialctl", err, sizeof err);
+    od_db_t *db = od_db_connect(c->common.pg_dsn, "outdialctl", err, sizeof err);
     if (!db) return od_ctl_fail(1, "%s", err);
     json_t *call = NULL;
     int rc = od_repo_call_show(db, argc ? argv[0] : NULL, c->org, c->request, &call);

@@ -139,7 +139,8 @@ static long count_lines(const char *path) {
 
 int od_ctl_submit(const od_ctl_conf_t *c, int argc, char **argv) {
     char err[512];
-    submit_t s = {.topic = c->topic_requests, .progress = isatty(2), .started = od_clock_mono_ms()};
+    submit_t s = {
+        .topic = c->common.topic_requests, .progress = isatty(2), .started = od_clock_mono_ms()};
     if (argc > 1) return od_ctl_fail(2, "usage: outdialctl submit [FILE.jsonl|-] or flags");
     json_t *one = NULL;
     FILE *in = NULL;
@@ -156,7 +157,8 @@ int od_ctl_submit(const od_ctl_conf_t *c, int argc, char **argv) {
         if (!(in = fopen(argv[0], "r"))) return od_ctl_fail(1, "cannot open %s", argv[0]);
         total = count_lines(argv[0]);
     }
-    s.p = od_kafka_producer_new(c->brokers, "outdialctl", c->kafka_extra, err, sizeof err);
+    s.p = od_kafka_producer_new(c->common.brokers, "outdialctl", c->common.kafka_extra, err,
+                                sizeof err);
     if (!s.p) {
         if (in && in != stdin) fclose(in);
         json_decref(one);

@@ -33,11 +33,11 @@ static void print_row(json_t *e) {
 int od_ctl_watch(const od_ctl_conf_t *c, int argc, char **argv) {
     char err[512];
     if (argc) return od_ctl_fail(2, "watch takes no arguments");
-    od_kafka_consumer_conf_t cc = {.brokers = c->brokers,
-                                   .topic = c->topic_events,
+    od_kafka_consumer_conf_t cc = {.brokers = c->common.brokers,
+                                   .topic = c->common.topic_events,
                                    .from_beginning = c->from_beginning,
                                    .client_id = "outdialctl-watch",
-                                   .extra = c->kafka_extra};
+                                   .extra = c->common.kafka_extra};
     od_kafka_consumer_t *k = od_kafka_consumer_new(&cc, err, sizeof err);
     if (!k) return od_ctl_fail(1, "%s", err);
     signal(SIGINT, on_signal);

@@ -2,6 +2,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,3 +120,18 @@ void od_config_usage(FILE *out, const od_opt_t *const *tables) {
         }
     }
 }
+
+#define F(x) offsetof(od_common_conf_t, x)
+const od_opt_t od_common_opts[] = {
+    {"kafka-brokers", "OUTDIAL_KAFKA_BROKERS", OD_OPT_STRING, "127.0.0.1:9092",
+     "Kafka bootstrap servers", F(brokers)},
+    {"pg-dsn", "OUTDIAL_PG_DSN", OD_OPT_STRING, NULL, "PostgreSQL conninfo or URI", F(pg_dsn)},
+    {"topic-requests", "OUTDIAL_TOPIC_REQUESTS", OD_OPT_STRING, "calls.requests",
+     "topic of call requests and cancels", F(topic_requests)},
+    {"topic-events", "OUTDIAL_TOPIC_EVENTS", OD_OPT_STRING, "calls.events",
+     "topic of lifecycle events", F(topic_events)},
+    {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,
+     "extra librdkafka settings, k=v,k=v (e.g. security.protocol=ssl)", F(kafka_extra)},
+    OD_OPT_END,
+};
+#undef F

@@ -32,6 +32,16 @@ typedef struct {
 int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv, char **pos,
                     int pos_cap, int *npos, char *errstr, size_t errstr_size);
 
+/* The settings every binary that talks to Kafka and PostgreSQL shares.
+ * Embed it as the FIRST member of a component's config struct and put
+ * od_common_opts in its list of tables: the table's offsets are relative to
+ * this struct. */
+typedef struct {
+    const char *brokers, *pg_dsn, *topic_requests, *topic_events, *kafka_extra;
+} od_common_conf_t;
+
+extern const od_opt_t od_common_opts[];
+
 /* Prints one line per option of each table: flag, env var, default, help. */
 void od_config_usage(FILE *out, const od_opt_t *const *tables);
 

@@ -349,7 +349,7 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
         in.b[i].msgs = calloc((size_t)in.b[i].cap, sizeof *in.b[i].msgs);
     }
     for (int i = 0; i < INTAKE_LANES; i++) {
-        in.lane[i] = od_db_connect(conf->pg_dsn, "outdial-scheduler", err, sizeof err);
+        in.lane[i] = od_db_connect(conf->common.pg_dsn, "outdial-scheduler", err, sizeof err);
         if (!in.lane[i]) {
             od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
             goto out;
@@ -366,19 +366,19 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
                  (const char *)NULL);
         goto out;
     }
-    od_kafka_consumer_conf_t cc = {.brokers = conf->brokers,
+    od_kafka_consumer_conf_t cc = {.brokers = conf->common.brokers,
                                    .group = conf->group,
-                                   .topic = conf->topic_requests,
+                                   .topic = conf->common.topic_requests,
                                    .from_beginning = 1,
                                    .client_id = "outdial-scheduler",
-                                   .extra = conf->kafka_extra};
+                                   .extra = conf->common.kafka_extra};
     in.consumer = od_kafka_consumer_new(&cc, err, sizeof err);
     if (!in.consumer) {
         od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
         goto out;
     }
-    od_logkv(OD_LOG_INFO, "intake running", "topic", conf->topic_requests, "group", conf->group,
-             (const char *)NULL);
+    od_logkv(OD_LOG_INFO, "intake running", "topic", conf->common.topic_requests, "group",
+             conf->group, (const char *)NULL);
     int64_t last_stat = od_clock_mono_ms();
     batch_t *cur = &in.b[0];
     while (!*stop) {

@@ -46,8 +46,9 @@ static void publish_row(const od_outbox_row_t *row, void *ctx) {
         {"ce_subject", row->call_id},
         {"content-type", OD_CE_CONTENT_TYPE},
     };
-    if (od_kafka_produce(r->producer, r->conf->topic_events, row->call_id, strlen(row->call_id),
-                         row->body, strlen(row->body), h, (int)(sizeof h / sizeof *h), &r->batch)) {
+    if (od_kafka_produce(r->producer, r->conf->common.topic_events, row->call_id,
+                         strlen(row->call_id), row->body, strlen(row->body), h,
+                         (int)(sizeof h / sizeof *h), &r->batch)) {
         r->produce_failed = 1;
         return;
     }
@@ -69,8 +70,8 @@ static int ensure_leader(od_relay_t *r) {
     int got = od_db_try_lock(r->db, RELAY_LOCK_KEY);
     if (got == 1) {
         r->leader = 1;
-        od_logkv(OD_LOG_INFO, "relay active: publishing events", "topic", r->conf->topic_events,
-                 (const char *)NULL);
+        od_logkv(OD_LOG_INFO, "relay active: publishing events", "topic",
+                 r->conf->common.topic_events, (const char *)NULL);
     }
     return r->leader;
 }
@@ -127,14 +128,14 @@ od_relay_t *od_relay_start(const od_scheduler_conf_t *conf, volatile sig_atomic_
     r->conf = conf;
     r->stop = stop;
     r->ids = calloc((size_t)conf->relay_batch, sizeof *r->ids);
-    r->db = od_db_connect(conf->pg_dsn, "outdial-relay", err, sizeof err);
+    r->db = od_db_connect(conf->common.pg_dsn, "outdial-relay", err, sizeof err);
     if (!r->db || od_db_listen(r->db, "outdial_outbox")) {
         od_logkv(OD_LOG_ERROR, "relay cannot start", "err", r->db ? od_db_error(r->db) : err,
                  (const char *)NULL);
         goto fail;
     }
-    r->producer =
-        od_kafka_producer_new(conf->brokers, "outdial-relay", conf->kafka_extra, err, sizeof err);
+    r->producer = od_kafka_producer_new(conf->common.brokers, "outdial-relay",
+                                        conf->common.kafka_extra, err, sizeof err);
     if (!r->producer) {
         od_logkv(OD_LOG_ERROR, "relay cannot start", "err", err, (const char *)NULL);
         goto fail;

@@ -7,14 +7,6 @@
 
 #define F(x) offsetof(od_scheduler_conf_t, x)
 const od_opt_t od_scheduler_opts[] = {
-    {"kafka-brokers", "OUTDIAL_KAFKA_BROKERS", OD_OPT_STRING, "127.0.0.1:9092",
-     "Kafka bootstrap servers", F(brokers)},
-    {"pg-dsn", "OUTDIAL_PG_DSN", OD_OPT_STRING, NULL, "PostgreSQL conninfo or URI (required)",
-     F(pg_dsn)},
-    {"topic-requests", "OUTDIAL_TOPIC_REQUESTS", OD_OPT_STRING, "calls.requests",
-     "topic of call requests and cancels", F(topic_requests)},
-    {"topic-events", "OUTDIAL_TOPIC_EVENTS", OD_OPT_STRING, "calls.events",
-     "topic lifecycle events are published to", F(topic_events)},
     {"group", "OUTDIAL_SCHEDULER_GROUP", OD_OPT_STRING, "outdial-scheduler",
      "consumer group shared by all schedulers", F(group)},
     {"ce-source", "OUTDIAL_CE_SOURCE", OD_OPT_STRING, "/outdial",
@@ -29,8 +21,6 @@ const od_opt_t od_scheduler_opts[] = {
      "create missing topics at start", F(create_topics)},
     {"topic-partitions", "OUTDIAL_TOPIC_PARTITIONS", OD_OPT_INT, "12",
      "partitions of topics created at start", F(topic_partitions)},
-    {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,
-     "extra librdkafka settings, k=v,k=v (e.g. security.protocol=ssl)", F(kafka_extra)},
     {"health-file", "OUTDIAL_HEALTH_FILE", OD_OPT_STRING, NULL,
      "file touched each loop while healthy (for liveness probes)", F(health_file)},
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
@@ -41,11 +31,11 @@ const od_opt_t od_scheduler_opts[] = {
 
 int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) {
     if (conf->create_topics) {
-        const char *topics[] = {conf->topic_requests, conf->topic_events};
+        const char *topics[] = {conf->common.topic_requests, conf->common.topic_events};
         for (int i = 0; i < 2; i++) {
             char err[512];
-            if (od_kafka_ensure_topic(conf->brokers, topics[i], (int)conf->topic_partitions, err,
-                                      sizeof err))
+            if (od_kafka_ensure_topic(conf->common.brokers, topics[i], (int)conf->topic_partitions,
+                                      err, sizeof err))
                 od_logkv(OD_LOG_WARN, "could not create topic (it may be managed elsewhere)",
                          "topic", topics[i], "err", err, (const char *)NULL);
         }

@@ -10,13 +10,13 @@
 #include <signal.h>
 
 typedef struct {
-    const char *brokers, *pg_dsn, *topic_requests, *topic_events, *group;
-    const char *ce_source, *kafka_extra, *log_level, *health_file;
+    od_common_conf_t common; /* first: see od_common_opts */
+    const char *group, *ce_source, *log_level, *health_file;
     long batch_max, batch_ms, relay_batch, topic_partitions;
     int create_topics;
 } od_scheduler_conf_t;
 
-/* The settings table of outdial-scheduler (for --help and parsing). */
+/* The settings of outdial-scheduler beyond od_common_opts. */
 extern const od_opt_t od_scheduler_opts[];
 
 /* Runs until *stop becomes non-zero (set it from a signal handler), then
