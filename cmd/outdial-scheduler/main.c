@@ -23,6 +23,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "outdial-scheduler: set OUTDIAL_PG_DSN or --pg-dsn\n");
         return 2;
     }
+    static const char *const roles[] = {"intake", "admission", "reports", "relay"};
+    int known = 0;
+    for (int i = 0; i < 4; i++)
+        known += od_scheduler_has_role(&conf, roles[i]);
+    if (!known) {
+        fprintf(stderr,
+                "outdial-scheduler: --roles must list intake, admission, reports or relay\n");
+        return 2;
+    }
     if (conf.batch_max < 1 || conf.batch_ms < 0 || conf.relay_batch < 1 ||
         conf.topic_partitions < 1) {
         fprintf(stderr, "outdial-scheduler: batch and partition settings must be positive\n");

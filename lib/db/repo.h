@@ -58,11 +58,34 @@ int od_repo_provisioning_load(od_db_t *db, json_t **out, long *version) OD_MUSTC
 int od_repo_provisioning_apply(od_db_t *db, const json_t *doc, int *changes, char *errstr,
                                size_t errstr_size) OD_MUSTCHECK;
 
+/* ---- admission ---- */
+
+/* Admits up to `max` queued calls (od_admit in schemas/sql); *n gets how
+ * many. Also ends queued calls past expires_at. */
+int od_repo_admit(od_db_t *db, int max, int *n) OD_MUSTCHECK;
+
+/* Ends calls whose dialer has been silent for `silence_s` seconds
+ * (DIALER_LOST); *n gets how many. */
+int od_repo_reap(od_db_t *db, int silence_s, int max, int *n) OD_MUSTCHECK;
+
+/* Applies a batch of dialer messages, `reports` a PostgreSQL array literal
+ * of JSON texts, in order. *applied gets how many changed a call; each
+ * malformed one is passed to `skipped` with the database's reason. */
+int od_repo_reports(od_db_t *db, const char *reports, int *applied,
+                    void (*skipped)(const char *why, void *ctx), void *ctx) OD_MUSTCHECK;
+
+/* Cancels (org_id, request_id): *outcome gets "canceled" (it was queued),
+ * "requested" (handed to its dialer), "ended" or "unknown". */
+int od_repo_cancel(od_db_t *db, const char *org_id, const char *request_id, char *outcome,
+                   size_t outcome_size) OD_MUSTCHECK;
+
 /* ---- outbox ---- */
 
+/* One message to publish: an event (kind "event", for the events topic) or
+ * dial work (kind "dial"). event_id, type and time are NULL for dial work. */
 typedef struct {
     int64_t id;
-    const char *call_id, *event_id, *type, *time, *body;
+    const char *kind, *call_id, *event_id, *type, *time, *body;
 } od_outbox_row_t;
 
 /* Reads up to `limit` oldest unpublished events and calls fn for each, in

@@ -13,9 +13,10 @@ int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t
     int rc;
     snprintf(lim, sizeof lim, "%d", limit);
     PGresult *r = od_db__query(db,
-                               "SELECT o.id, o.call_id, e.event_id, e.type, e.body->>'occurred_at',"
-                               " e.body::text FROM outbox o"
-                               " JOIN call_events e ON e.call_id = o.call_id AND e.seq = o.seq"
+                               "SELECT o.id, o.kind, o.call_id, e.event_id, e.type,"
+                               " e.body->>'occurred_at', coalesce(o.payload, e.body)::text"
+                               " FROM outbox o LEFT JOIN call_events e"
+                               " ON o.kind = 'event' AND e.call_id = o.call_id AND e.seq = o.seq"
                                " ORDER BY o.id LIMIT $1",
                                1, p, &rc);
     if (!r) return rc;
@@ -24,9 +25,10 @@ int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t
         od_outbox_row_t row = {strtoll(PQgetvalue(r, i, 0), NULL, 10),
                                PQgetvalue(r, i, 1),
                                PQgetvalue(r, i, 2),
-                               PQgetvalue(r, i, 3),
-                               PQgetvalue(r, i, 4),
-                               PQgetvalue(r, i, 5)};
+                               PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+                               PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4),
+                               PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5),
+                               PQgetvalue(r, i, 6)};
         fn(&row, ctx);
     }
     PQclear(r);

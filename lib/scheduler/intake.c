@@ -36,6 +36,8 @@ typedef struct {
     od_buf_t col[OD_IN_NCOLS];
     const char *cols[OD_IN_NCOLS];
     od_buf_t scratch; /* one event body */
+    int *cancels;     /* indices of valid cancels, applied after the commit */
+    int ncancels;
 } enc_t;
 
 #define INTAKE_LANES 2
@@ -69,22 +71,23 @@ static void put_time(od_buf_t *col, int64_t ms) {
 }
 
 /* Appends the intake row (schemas/sql od_intake) of one message: the call
- * and its first event. `db_error`, if set, turns the message into a
- * rejection (the database refused it). */
-static void add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, const char *db_error) {
+ * and its first event. `reject_why`, if set, turns the message into an
+ * INVALID_REQUEST rejection with that message (the database refused it, or
+ * a cancel found nothing to cancel). Returns 1 instead, appending nothing,
+ * for a valid cancel: cancels act after the batch commits. */
+static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov,
+                   const char *reject_why) {
     od_request_t req;
     char source[300], call_id[OD_UUID_STRLEN], event_id[OD_UUID_STRLEN];
     od_request_parse(&req, m->value, m->len);
     od_request_resolve(&req, prov);
-    if (db_error && !req.reject) {
+    if (reject_why && !req.reject) {
         req.reject = OD_REJ_INVALID_REQUEST;
-        snprintf(req.error, sizeof req.error, "refused by the database: %.200s", db_error);
+        snprintf(req.error, sizeof req.error, "%.250s", reject_why);
     }
     if (!req.reject && req.kind == OD_MSG_CANCEL) {
-        /* Cancels act on admitted calls; until admission lands they are
-         * answered as a rejection so that the sender learns of it. */
-        req.reject = OD_REJ_INVALID_REQUEST;
-        snprintf(req.error, sizeof req.error, "cancel is not supported by this version");
+        od_request_clear(&req);
+        return 1; /* applied after the batch commits: see apply_cancels() */
     }
     snprintf(source, sizeof source, "%s/%d/%lld", m->topic, (int)m->partition,
              (long long)m->offset);
@@ -123,7 +126,7 @@ static void add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, con
     od_event_write(&ev, &enc->scratch);
     /* The request as sent (it parsed, so it is JSON); defaults filled in
      * are columns of their own. */
-    int keep_request = req.root && json_is_object(req.root) && !db_error;
+    int keep_request = req.root && json_is_object(req.root) && !reject_why;
     char durations[2][16];
     snprintf(durations[0], 16, "%d", req.max_duration_s);
     snprintf(durations[1], 16, "%d", req.ringing_timeout_s);
@@ -149,23 +152,32 @@ static void add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, con
     od_buf_pg_array_elem(&c[OD_IN_RINGING_TIMEOUT], req.reject ? NULL : durations[1]);
     json_decref(src);
     od_request_clear(&req);
+    return 0;
 }
 
 static void enc_free(enc_t *enc) {
     for (int i = 0; i < OD_IN_NCOLS; i++)
         od_buf_free(&enc->col[i]);
     od_buf_free(&enc->scratch);
+    free(enc->cancels);
 }
 
 /* Encodes messages msgs[0..n) into enc; returns its column array. */
 static const char *const *encode(enc_t *enc, const intake_t *in, const od_kafka_msg_t *msgs, int n,
-                                 const char *db_error) {
+                                 const char *reject_why) {
     for (int i = 0; i < OD_IN_NCOLS; i++) {
         od_buf_reset(&enc->col[i]);
         od_buf_putc(&enc->col[i], '{');
     }
-    for (int i = 0; i < n; i++)
-        add_row(enc, &msgs[i], in->prov, db_error);
+    enc->ncancels = 0;
+    for (int i = 0; i < n; i++) {
+        if (add_row(enc, &msgs[i], in->prov, reject_why)) {
+            int *c = realloc(enc->cancels, (size_t)(enc->ncancels + 1) * sizeof *c);
+            if (!c) abort();
+            enc->cancels = c;
+            enc->cancels[enc->ncancels++] = i;
+        }
+    }
     for (int i = 0; i < OD_IN_NCOLS; i++) {
         od_buf_putc(&enc->col[i], '}');
         enc->cols[i] = enc->col[i].data;
@@ -178,12 +190,35 @@ static const char *const *encode(enc_t *enc, const intake_t *in, const od_kafka_
 static int write_one(intake_t *in, const od_kafka_msg_t *m, int *inserted) {
     int n = 0, rc = od_repo_intake(in->db, encode(&in->scratch, in, m, 1, NULL), &n);
     if (rc == OD_ERR_INVALID) {
-        char err[256];
-        snprintf(err, sizeof err, "%s", od_db_error(in->db));
-        rc = od_repo_intake(in->db, encode(&in->scratch, in, m, 1, err), &n);
+        char why[300];
+        snprintf(why, sizeof why, "refused by the database: %.200s", od_db_error(in->db));
+        rc = od_repo_intake(in->db, encode(&in->scratch, in, m, 1, why), &n);
     }
     *inserted += n;
     return rc;
+}
+
+/* Applies the batch's cancels, in order, now that the requests before them
+ * are stored. A cancel that finds no call, or a call already over, is
+ * answered with a rejection keyed by its own position. On `db`, which has
+ * no query in flight. */
+static int apply_cancels(intake_t *in, const batch_t *b, od_db_t *db) {
+    for (int i = 0; i < b->enc.ncancels; i++) {
+        const od_kafka_msg_t *m = &b->msgs[b->enc.cancels[i]];
+        od_request_t req;
+        char outcome[32];
+        od_request_parse(&req, m->value, m->len);
+        int rc = od_repo_cancel(db, req.org_id, req.request_id, outcome, sizeof outcome);
+        od_request_clear(&req);
+        if (rc) return rc;
+        const char *why = !strcmp(outcome, "unknown")
+                              ? "cancel: no call has this org_id and request_id"
+                          : !strcmp(outcome, "ended") ? "cancel: the call has already ended"
+                                                      : NULL;
+        int n = 0;
+        if (why && (rc = od_repo_intake(db, encode(&in->scratch, in, m, 1, why), &n))) return rc;
+    }
+    return OD_OK;
 }
 
 static void reload_provisioning(intake_t *in) {
@@ -292,6 +327,8 @@ static int drain_slow(intake_t *in, batch_t *spill) {
     while (in->nfifo) {
         batch_t *b = in->fifo[0];
         if (store_batch(in, b, spill)) return OD_ERR_STOPPED;
+        while (apply_cancels(in, b, in->db))
+            if (wait_for_db(in, spill)) return OD_ERR_STOPPED;
         done(in, b);
         memmove(in->fifo, in->fifo + 1, (size_t)--in->nfifo * sizeof *in->fifo);
     }
@@ -303,7 +340,8 @@ static int drain_slow(intake_t *in, batch_t *spill) {
 static int finish_oldest(intake_t *in, batch_t *spill) {
     batch_t *b = in->fifo[0];
     int inserted = 0;
-    if (od_repo_intake_recv(b->lane, &inserted) != OD_OK) return drain_slow(in, spill);
+    if (od_repo_intake_recv(b->lane, &inserted) != OD_OK || apply_cancels(in, b, b->lane))
+        return drain_slow(in, spill);
     account(in, b, inserted);
     done(in, b);
     memmove(in->fifo, in->fifo + 1, (size_t)--in->nfifo * sizeof *in->fifo);

@@ -1,5 +1,6 @@
 /* The event relay: publishes committed events from the outbox table to
- * calls.events, keyed by call_id, with CloudEvents binary-mode headers, and
+ * calls.events (and dial work to the dial topic), keyed by call_id, with
+ * CloudEvents binary-mode headers on events, and
  * deletes them once the broker has acknowledged every one. One relay in the
  * deployment is active at a time (a session advisory lock); the others
  * stand by and take over within a second of its connection closing. A
@@ -37,6 +38,16 @@ struct od_relay {
 static void publish_row(const od_outbox_row_t *row, void *ctx) {
     od_relay_t *r = ctx;
     if (r->produce_failed) return;
+    if (!strcmp(row->kind, "dial")) { /* internal: no CloudEvents headers */
+        if (od_kafka_produce(r->producer, r->conf->common.topic_dial, row->call_id,
+                             strlen(row->call_id), row->body, strlen(row->body), NULL, 0,
+                             &r->batch)) {
+            r->produce_failed = 1;
+            return;
+        }
+        r->ids[r->nids++] = row->id;
+        return;
+    }
     od_kafka_header_t h[] = {
         {"ce_specversion", OD_CE_SPECVERSION},
         {"ce_id", row->event_id},

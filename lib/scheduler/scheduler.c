@@ -4,6 +4,41 @@
 #include "kafka/kafka.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct od_worker {
+    pthread_t thread;
+    void *(*fn)(void *);
+    const od_scheduler_conf_t *conf;
+    volatile sig_atomic_t *stop;
+};
+
+static void *worker_main(void *arg) {
+    od_worker_t *w = arg;
+    od_worker_arg_t a = {w->conf, w->stop};
+    return w->fn(&a);
+}
+
+od_worker_t *od_worker_start(void *(*fn)(void *), const od_scheduler_conf_t *conf,
+                             volatile sig_atomic_t *stop) {
+    od_worker_t *w = calloc(1, sizeof *w);
+    w->fn = fn;
+    w->conf = conf;
+    w->stop = stop;
+    if (pthread_create(&w->thread, NULL, worker_main, w)) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void od_worker_join(od_worker_t *w) {
+    if (!w) return;
+    pthread_join(w->thread, NULL);
+    free(w);
+}
 
 #define F(x) offsetof(od_scheduler_conf_t, x)
 const od_opt_t od_scheduler_opts[] = {
@@ -15,6 +50,12 @@ const od_opt_t od_scheduler_opts[] = {
      "most requests stored in one database transaction", F(batch_max)},
     {"batch-ms", "OUTDIAL_BATCH_MS", OD_OPT_INT, "50",
      "longest wait to fill a batch once its first request is in", F(batch_ms)},
+    {"roles", "OUTDIAL_ROLES", OD_OPT_STRING, "intake,admission,reports,relay",
+     "what this process does, comma-separated (scale each apart if you like)", F(roles)},
+    {"admit-batch", "OUTDIAL_ADMIT_BATCH", OD_OPT_INT, "100",
+     "most calls admitted in one database transaction", F(admit_batch)},
+    {"dialer-lost-seconds", "OUTDIAL_DIALER_LOST_SECONDS", OD_OPT_INT, "15",
+     "a call whose dialer is silent this long ends failed (DIALER_LOST)", F(dialer_lost_s)},
     {"relay-batch", "OUTDIAL_RELAY_BATCH", OD_OPT_INT, "5000",
      "most events the relay publishes per round", F(relay_batch)},
     {"create-topics", "OUTDIAL_CREATE_TOPICS", OD_OPT_BOOL, "true",
@@ -29,10 +70,22 @@ const od_opt_t od_scheduler_opts[] = {
 };
 #undef F
 
+int od_scheduler_has_role(const od_scheduler_conf_t *conf, const char *role) {
+    size_t n = strlen(role);
+    for (const char *p = conf->roles; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, role, n)) return 1;
+        p = end ? end + 1 : p + len;
+    }
+    return 0;
+}
+
 int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) {
     if (conf->create_topics) {
-        const char *topics[] = {conf->common.topic_requests, conf->common.topic_events};
-        for (int i = 0; i < 2; i++) {
+        const char *topics[] = {conf->common.topic_requests, conf->common.topic_events,
+                                conf->common.topic_dial, conf->common.topic_reports};
+        for (int i = 0; i < 4; i++) {
             char err[512];
             if (od_kafka_ensure_topic(conf->common.brokers, topics[i], (int)conf->topic_partitions,
                                       err, sizeof err))
@@ -40,10 +93,24 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
                          "topic", topics[i], "err", err, (const char *)NULL);
         }
     }
-    od_relay_t *relay = od_relay_start(conf, stop);
-    if (!relay) return 1;
-    int rc = od_intake_run(conf, stop);
+    int rc = 0;
+    od_relay_t *relay = NULL;
+    od_worker_t *admission = NULL, *reports = NULL;
+    if (od_scheduler_has_role(conf, "relay") && !(relay = od_relay_start(conf, stop))) rc = 1;
+    if (!rc && od_scheduler_has_role(conf, "admission") &&
+        !(admission = od_worker_start(od_admission_main, conf, stop)))
+        rc = 1;
+    if (!rc && od_scheduler_has_role(conf, "reports") &&
+        !(reports = od_worker_start(od_reports_main, conf, stop)))
+        rc = 1;
+    if (!rc && od_scheduler_has_role(conf, "intake"))
+        rc = od_intake_run(conf, stop);
+    else
+        while (!rc && !*stop)
+            nanosleep(&(struct timespec){0, 100000000L}, NULL);
     *stop = 1;
+    od_worker_join(admission);
+    od_worker_join(reports);
     od_relay_join(relay);
     return rc;
 }

@@ -14,6 +14,25 @@ typedef struct od_relay od_relay_t;
 od_relay_t *od_relay_start(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop);
 void od_relay_join(od_relay_t *r);
 
+/* A background loop of the scheduler: fn runs in its own thread with an
+ * od_worker_arg_t and returns once *stop is set. */
+typedef struct od_worker od_worker_t;
+typedef struct {
+    const od_scheduler_conf_t *conf;
+    volatile sig_atomic_t *stop;
+} od_worker_arg_t;
+
+od_worker_t *od_worker_start(void *(*fn)(void *), const od_scheduler_conf_t *conf,
+                             volatile sig_atomic_t *stop);
+void od_worker_join(od_worker_t *w);
+
+/* Admission (admission.c): admits queued calls, expires old ones, ends
+ * calls of lost dialers. Several schedulers run it at once. */
+void *od_admission_main(void *arg);
+
+/* Reports (reports.c): applies dialer reports and heartbeats. */
+void *od_reports_main(void *arg);
+
 /* Intake: the consume-validate-store loop, run on the calling thread. */
 int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop);
 

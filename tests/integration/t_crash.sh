@@ -3,6 +3,7 @@
 # first event (queued or rejected), and every event reaches the topic
 # (redeliveries carry the same event_id).
 . "$(dirname "$0")/lib.sh"
+export OUTDIAL_ROLES=intake,relay # what is tested here: intake and its events
 t_setup_db
 N=10000
 gen_requests $N crash > "$T_DIR/req.jsonl"

@@ -3,6 +3,7 @@
 # ones; a duplicate request_id; one request per rejection code; the
 # CloudEvents headers; `outdialctl show`.
 . "$(dirname "$0")/lib.sh"
+export OUTDIAL_ROLES=intake,relay # what is tested here: intake and its events
 t_setup_db
 start_scheduler sched
 wait_log 30 "$T_DIR/sched.log" "partitions assigned" || not_ok "scheduler joined its group"

@@ -2,6 +2,7 @@
 # nothing is lost. SIGTERM then finishes, commits offsets and leaves the
 # group: a restarted scheduler re-reads nothing.
 . "$(dirname "$0")/lib.sh"
+export OUTDIAL_ROLES=intake,relay # what is tested here: intake and its events
 t_setup_db
 gen_requests 1000 before > "$T_DIR/a.jsonl"
 gen_requests 1000 during > "$T_DIR/b.jsonl"

@@ -1,6 +1,7 @@
 # Two schedulers in one consumer group share 10,000 requests: both take
 # partitions, every request is stored once with one first event.
 . "$(dirname "$0")/lib.sh"
+export OUTDIAL_ROLES=intake,relay # what is tested here: intake and its events
 t_setup_db
 N=10000
 gen_requests $N pair > "$T_DIR/req.jsonl"

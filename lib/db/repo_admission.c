@@ -1,0 +1,61 @@
+/* Admission, dialer reports, lost dialers and cancels: thin calls of the
+ * PL/pgSQL functions of schemas/sql/002_admission.sql (see repo.h), where
+ * the rules live next to the rows they guard. */
+#include "db/db_int.h"
+#include "db/repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Runs a one-row, one-integer-column query. */
+static int one_int(od_db_t *db, const char *sql, int np, const char *const *p, int *out) {
+    int rc;
+    PGresult *r = od_db__query(db, sql, np, p, &rc);
+    if (!r) return rc;
+    *out = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return OD_OK;
+}
+
+int od_repo_admit(od_db_t *db, int max, int *n) {
+    char m[16];
+    const char *p[] = {m};
+    int expired = 0;
+    snprintf(m, sizeof m, "%d", max);
+    int rc = one_int(db, "SELECT od_expire($1::integer)", 1, p, &expired);
+    return rc ? rc : one_int(db, "SELECT od_admit($1::integer)", 1, p, n);
+}
+
+int od_repo_reap(od_db_t *db, int silence_s, int max, int *n) {
+    char s[16], m[16];
+    const char *p[] = {s, m};
+    snprintf(s, sizeof s, "%d", silence_s);
+    snprintf(m, sizeof m, "%d", max);
+    return one_int(db, "SELECT od_reap(make_interval(secs => $1::integer), $2::integer)", 2, p, n);
+}
+
+int od_repo_reports(od_db_t *db, const char *reports, int *applied,
+                    void (*skipped)(const char *, void *), void *ctx) {
+    const char *p[] = {reports};
+    int rc;
+    PGresult *r = od_db__query(
+        db, "SELECT applied, array_to_json(skipped) FROM od_reports($1::json[])", 1, p, &rc);
+    if (!r) return rc;
+    *applied = atoi(PQgetvalue(r, 0, 0));
+    const char *why = PQgetvalue(r, 0, 1);
+    if (skipped && strcmp(why, "[]")) skipped(why, ctx);
+    PQclear(r);
+    return OD_OK;
+}
+
+int od_repo_cancel(od_db_t *db, const char *org_id, const char *request_id, char *outcome,
+                   size_t n) {
+    const char *p[] = {org_id, request_id};
+    int rc;
+    PGresult *r = od_db__query(db, "SELECT od_cancel($1, $2)", 2, p, &rc);
+    if (!r) return rc;
+    snprintf(outcome, n, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return OD_OK;
+}
