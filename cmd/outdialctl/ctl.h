@@ -14,7 +14,7 @@ typedef struct {
     long ringing_timeout, max_duration;
     int cancel;
     /* watch / show */
-    int json, from_beginning;
+    int json, from_beginning, final;
     long count, timeout;
     const char *call, *request;
 } od_ctl_conf_t;
@@ -24,6 +24,7 @@ int od_ctl_apply(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_submit(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_watch(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_show(const od_ctl_conf_t *c, int argc, char **argv);
+int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv);
 
 /* Prints "outdialctl: <msg>" on stderr and returns `code`. */
 int od_ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

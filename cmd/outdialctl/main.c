@@ -44,6 +44,7 @@ static const od_opt_t watch_opts[] = {
      F(timeout)},
     {"call", NULL, OD_OPT_STRING, NULL, "watch: only this call_id", F(call)},
     {"request", NULL, OD_OPT_STRING, NULL, "show: request_id (with --org)", F(request)},
+    {"final", NULL, OD_OPT_BOOL, NULL, "audit: also require every request to have ended", F(final)},
     OD_OPT_END,
 };
 #undef F
@@ -57,7 +58,8 @@ static const char usage[] =
     "  submit --cancel          publish a cancel for --org and --request-id\n"
     "  watch                    tail calls.events (a table on a terminal, --json raw)\n"
     "  show CALL_ID             a call and its events from the database\n"
-    "  show --org ORG --request REQ\n\n"
+    "  show --org ORG --request REQ\n"
+    "  audit [--final]          prove from the database that the rules held\n\n"
     "options (each also an environment variable):\n";
 
 int od_ctl_fail(int code, const char *fmt, ...) {
@@ -78,7 +80,8 @@ int main(int argc, char **argv) {
                 {"apply", od_ctl_apply},
                 {"submit", od_ctl_submit},
                 {"watch", od_ctl_watch},
-                {"show", od_ctl_show}};
+                {"show", od_ctl_show},
+                {"audit", od_ctl_audit}};
     od_ctl_conf_t conf = {0};
     const od_opt_t *tables[] = {od_common_opts, ctl_opts, submit_opts, watch_opts, NULL};
     char err[512], *pos[8];

@@ -79,6 +79,20 @@ int od_repo_reports(od_db_t *db, const char *reports, int *applied,
 int od_repo_cancel(od_db_t *db, const char *org_id, const char *request_id, char *outcome,
                    size_t outcome_size) OD_MUSTCHECK;
 
+/* ---- audit ---- */
+
+/* One invariant: a query returning (violations, sample). */
+typedef struct {
+    const char *name, *sql;
+} od_audit_check_t;
+
+/* The invariants `outdialctl audit` checks (the last one, "every request
+ * has ended", only matters once a run is over). */
+const od_audit_check_t *od_audit_checks(int *n);
+
+int od_repo_audit_run(od_db_t *db, const od_audit_check_t *check, long *violations, char *sample,
+                      size_t sample_size) OD_MUSTCHECK;
+
 /* ---- outbox ---- */
 
 /* One message to publish: an event (kind "event", for the events topic) or

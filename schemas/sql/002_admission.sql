@@ -91,7 +91,7 @@ BEGIN
         'billable_seconds', c.billable_seconds, 'cost_millicents', c.cost_millicents,
         'credit_status', c.credit_status))::text;
     IF c.request->'metadata' IS NOT NULL AND json_typeof(c.request->'metadata') = 'object' THEN
-        body := left(body, -1) || ', "metadata" : ' || (c.request->'metadata')::text || '}';
+        body := left(body, -1) || ',"metadata":' || (c.request->'metadata')::text || '}';
     END IF;
     INSERT INTO call_events (call_id, seq, event_id, type, occurred_at, body)
     VALUES (c.call_id, c.seq, eid, 'call.' || c.status, at, body::json);
@@ -350,7 +350,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     c calls;
     kind text := rep->>'type';
-    status text;
+    new_status text;
 BEGIN
     SELECT * INTO c FROM calls WHERE call_id = (rep->>'call_id')::uuid FOR UPDATE;
     IF NOT FOUND OR c.attempt <> (rep->>'attempt')::integer
@@ -360,7 +360,7 @@ BEGIN
     UPDATE calls SET heartbeat_at = clock_timestamp(),
                      dialer_id = coalesce(rep->>'dialer_id', dialer_id)
      WHERE call_id = c.call_id;
-    status := CASE kind WHEN 'ringing' THEN 'ringing' WHEN 'answered' THEN 'answered'
+    new_status := CASE kind WHEN 'ringing' THEN 'ringing' WHEN 'answered' THEN 'answered'
                         WHEN 'bridged' THEN 'in_progress' END;
     IF kind = 'ended' THEN
         UPDATE calls SET sip_status = coalesce((rep->>'sip_status')::integer, sip_status),
@@ -377,10 +377,10 @@ BEGIN
                           rep->>'error_code', rep->>'error_message');
         RETURN true;
     END IF;
-    IF status IS NULL OR od_status_rank(status) <= od_status_rank(c.status) THEN
+    IF new_status IS NULL OR od_status_rank(new_status) <= od_status_rank(c.status) THEN
         RETURN false;
     END IF;
-    UPDATE calls SET status = status, seq = seq + 1, updated_at = clock_timestamp(),
+    UPDATE calls SET status = new_status, seq = seq + 1, updated_at = clock_timestamp(),
                      sip_status = coalesce((rep->>'sip_status')::integer, sip_status),
                      sip_reason = coalesce(rep->>'sip_reason', sip_reason),
                      ringing_at = CASE WHEN kind = 'ringing'

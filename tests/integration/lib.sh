@@ -100,3 +100,36 @@ gen_requests() {
     to = (i % 10 == 0) ? "555" : sprintf("+1212555%04d", i % 10000)
     printf "{\"request_id\":\"%s-%d\",\"org_id\":\"%s\",\"agent_id\":\"support-bot\",\"to_number\":\"%s\",\"metadata\":{\"i\":%d}}\n", p, i, org, to, i } }'
 }
+
+# start_dialer NAME [args]: the scripted test dialer (tests/tools/fake_dialer.c).
+start_dialer() {
+  local name=$1; shift
+  "$OUTDIAL_BIN/fake_dialer" --group "d.$T_ID" --dialer-id "$name" "$@" >>"$T_DIR/$name.log" 2>&1 &
+  LAST_PID=$!
+  T_PIDS+=("$LAST_PID")
+}
+
+# req ORG REQUEST_ID TO [extra JSON members]: one request line.
+req() {
+  echo "{\"request_id\":\"$2\",\"org_id\":\"$1\",\"agent_id\":\"a\",\"to_number\":\"$3\"${4:+,$4}}"
+}
+
+# status ORG REQUEST_ID
+status() { sql "SELECT status FROM calls WHERE org_id='$1' AND request_id='$2'"; }
+
+# wait_status SECONDS ORG REQUEST_ID STATUS
+wait_status() {
+  wait_for "$1" "SELECT status FROM calls WHERE org_id='$2' AND request_id='$3'" "$4"
+}
+
+# event_time ORG REQUEST_ID TYPE: epoch seconds (fractional) of that event.
+event_time() {
+  sql "SELECT extract(epoch FROM e.occurred_at) FROM call_events e JOIN calls c USING (call_id)
+       WHERE c.org_id='$1' AND c.request_id='$2' AND e.type='$3' ORDER BY e.seq LIMIT 1"
+}
+
+# audit: outdialctl audit must pass (with --final when given).
+audit_ok() {
+  if outdialctl audit "$@" > "$T_DIR/audit.out" 2>&1; then ok "audit passes"
+  else not_ok "audit: $(grep FAIL "$T_DIR/audit.out" | head -3)"; fi
+}
