@@ -10,7 +10,9 @@
 #include <stdlib.h>
 
 #define LIVE "('initiated','ringing','answered','in_progress')"
-#define ENDS "('call.completed','call.no_answer','call.busy','call.failed','call.canceled')"
+/* the end of an attempt: a terminal event, or queued again for a retry */
+#define ENDS                                                                                       \
+    "('call.completed','call.no_answer','call.busy','call.failed','call.canceled','call.queued')"
 
 /* +1 when a call is initiated, -1 when an initiated call ends, in time
  * order (ends first at equal times), partitioned by `part`. */

@@ -264,7 +264,12 @@ BEGIN
                          trunk_id = t.id, rate_millicents_per_minute = r.millicents_per_minute,
                          increment_seconds = r.increment_seconds, hold_millicents = hold,
                          credit_status = 'reserved', admitted_at = now_ts,
-                         heartbeat_at = now_ts, updated_at = now_ts
+                         heartbeat_at = now_ts, updated_at = now_ts,
+                         -- a new attempt: nothing of the last one carries over
+                         error_code = NULL, error_message = NULL, sip_status = NULL,
+                         sip_reason = NULL, hangup_by = NULL, ringing_at = NULL,
+                         answered_at = NULL, ended_at = NULL, duration_seconds = NULL,
+                         billable_seconds = NULL, cost_millicents = NULL, dialer_id = NULL
          WHERE call_id = c.call_id
         RETURNING * INTO c;
         PERFORM od_emit(c);
@@ -351,6 +356,7 @@ DECLARE
     c calls;
     kind text := rep->>'type';
     new_status text;
+    outcome text;
 BEGIN
     SELECT * INTO c FROM calls WHERE call_id = (rep->>'call_id')::uuid FOR UPDATE;
     IF NOT FOUND OR c.attempt <> (rep->>'attempt')::integer
@@ -371,10 +377,26 @@ BEGIN
                          ended_at = coalesce((rep->>'ended_at')::timestamptz, clock_timestamp())
          WHERE call_id = c.call_id
         RETURNING * INTO c;
-        PERFORM od_finish(c, CASE WHEN rep->>'outcome' IN ('completed', 'no_answer', 'busy',
-                                                              'failed', 'canceled')
-                                  THEN rep->>'outcome' ELSE 'failed' END,
-                          rep->>'error_code', rep->>'error_message');
+        outcome := CASE WHEN rep->>'outcome' IN ('completed', 'no_answer', 'busy', 'failed',
+                                                  'canceled')
+                        THEN rep->>'outcome' ELSE 'failed' END;
+        -- A retry: only after busy or no answer (never after a decline, an
+        -- answer or a carrier's refusal), if the request asked for it and
+        -- attempts remain. This attempt settles; the call queues again.
+        IF outcome IN ('busy', 'no_answer') AND NOT c.cancel_requested
+           AND json_typeof(c.request->'retry') = 'object'
+           AND c.attempt < coalesce((c.request->'retry'->>'max_attempts')::integer, 1)
+           AND outcome = ANY (coalesce((SELECT array_agg(x) FROM json_array_elements_text(
+                                            c.request->'retry'->'on') x),
+                                       ARRAY['no_answer', 'busy'])) THEN
+            UPDATE calls SET next_attempt_at = clock_timestamp() + make_interval(
+                                 secs => coalesce((c.request->'retry'->>'delay_seconds')::integer, 300))
+             WHERE call_id = c.call_id;
+            PERFORM od_finish(c, 'queued', upper(outcome),
+                              format('attempt %s ended %s; another attempt follows', c.attempt, outcome));
+            RETURN true;
+        END IF;
+        PERFORM od_finish(c, outcome, rep->>'error_code', rep->>'error_message');
         RETURN true;
     END IF;
     IF new_status IS NULL OR od_status_rank(new_status) <= od_status_rank(c.status) THEN

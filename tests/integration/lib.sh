@@ -21,6 +21,7 @@ export OUTDIAL_PG_DSN="${OUTDIAL_DEV_PG_ADMIN_DSN%/postgres}/od_$T_ID"
 export OUTDIAL_TOPIC_REQUESTS="t.$T_ID.requests"
 export OUTDIAL_TOPIC_EVENTS="t.$T_ID.events"
 export OUTDIAL_SCHEDULER_GROUP="g.$T_ID"
+export OUTDIAL_TOPIC_DIAL="t.$T_ID.dial" OUTDIAL_TOPIC_REPORTS="t.$T_ID.reports"
 export OUTDIAL_LOG_LEVEL=${OUTDIAL_LOG_LEVEL:-info}
 
 sql() { psql "$OUTDIAL_PG_DSN" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }

@@ -4,6 +4,7 @@
  * call's metadata says:
  *
  *   "test": {"outcome": "completed|busy|no_answer|failed|declined",
+ *            "outcomes": ["busy", "completed"],  (or one per attempt)
  *            "ring_ms": 0, "talk_ms": 1000,    (answer after ring_ms; talk)
  *            "hold_ms": 0,                     (wall time the call stays live)
  *            "silent": false,                  (never report: a lost dialer)
@@ -74,6 +75,9 @@ static void dial(json_t *work) {
     int attempt = (int)json_integer_value(json_object_get(work, "attempt"));
     json_t *t = json_object_get(json_object_get(work, "metadata"), "test");
     const char *outcome = json_string_value(json_object_get(t, "outcome"));
+    json_t *per_attempt = json_object_get(t, "outcomes"); /* ["busy", "completed"]: by attempt */
+    if (json_array_size(per_attempt) >= (size_t)attempt)
+        outcome = json_string_value(json_array_get(per_attempt, (size_t)attempt - 1));
     if (!outcome) outcome = "completed";
     json_int_t ring = json_integer_value(json_object_get(t, "ring_ms"));
     json_int_t talk =
