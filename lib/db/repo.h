@@ -74,6 +74,10 @@ int od_repo_reap(od_db_t *db, int silence_s, int max, int *n) OD_MUSTCHECK;
 int od_repo_reports(od_db_t *db, const char *reports, int *applied,
                     void (*skipped)(const char *why, void *ctx), void *ctx) OD_MUSTCHECK;
 
+/* Records this reports consumer's health (see od_report_progress). */
+int od_repo_report_progress(od_db_t *db, const char *member, int assigned, int total,
+                            int caught_up) OD_MUSTCHECK;
+
 /* Cancels (org_id, request_id): *outcome gets "canceled" (it was queued),
  * "requested" (handed to its dialer), "ended" or "unknown". */
 int od_repo_cancel(od_db_t *db, const char *org_id, const char *request_id, char *outcome,

@@ -59,3 +59,15 @@ int od_repo_cancel(od_db_t *db, const char *org_id, const char *request_id, char
     PQclear(r);
     return OD_OK;
 }
+
+int od_repo_report_progress(od_db_t *db, const char *member, int assigned, int total,
+                            int caught_up) {
+    char a[16], t[16];
+    const char *p[] = {member, a, t, caught_up ? "true" : "false"};
+    int rc;
+    snprintf(a, sizeof a, "%d", assigned);
+    snprintf(t, sizeof t, "%d", total);
+    PGresult *r = od_db__query(db, "SELECT od_report_progress($1, $2, $3, $4)", 4, p, &rc);
+    PQclear(r);
+    return rc;
+}

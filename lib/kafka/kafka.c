@@ -99,7 +99,7 @@ od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, c
         set(conf, "auto.commit.interval.ms", "1000", errstr, n) ||
         set(conf, "auto.offset.reset", cc->from_beginning ? "earliest" : "latest", errstr, n) ||
         set(conf, "topic.metadata.refresh.interval.ms", "5000", errstr, n) ||
-        set(conf, "session.timeout.ms", "10000", errstr, n) ||
+        set(conf, "session.timeout.ms", "6000", errstr, n) ||
         set(conf, "heartbeat.interval.ms", "1000", errstr, n) ||
         set(conf, "max.poll.interval.ms", "300000", errstr, n) ||
         set(conf, "allow.auto.create.topics", "true", errstr, n) ||
@@ -190,6 +190,26 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused) {
 }
 
 int od_kafka_consumer_assigned(od_kafka_consumer_t *c) { return c->generation; }
+
+int od_kafka_consumer_owned(od_kafka_consumer_t *c) {
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) || !parts) return 0;
+    int n = parts->cnt;
+    rd_kafka_topic_partition_list_destroy(parts);
+    return n;
+}
+
+int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(c->rk, topic, NULL);
+    int n = -1;
+    if (t && rd_kafka_metadata(c->rk, 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md->topic_cnt == 1 && !md->topics[0].err)
+        n = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    return n;
+}
 
 void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     if (!c) return;

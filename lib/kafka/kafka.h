@@ -67,6 +67,11 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused);
 /* Increments each time the assignment changes (for readiness and tests). */
 int od_kafka_consumer_assigned(od_kafka_consumer_t *c);
 
+/* How many partitions this member owns now, and how many the topic has
+ * (from metadata; -1 if unknown). */
+int od_kafka_consumer_owned(od_kafka_consumer_t *c);
+int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic);
+
 /* Commits stored offsets, leaves the group and frees. NULL is a no-op. */
 void od_kafka_consumer_destroy(od_kafka_consumer_t *c);
 

@@ -5,6 +5,8 @@
  * is logged and skipped; one the database cannot apply is skipped by the
  * database with its reason, logged here. */
 #include "core/buf.h"
+#include "core/clock.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "db/repo.h"
@@ -42,8 +44,24 @@ void *od_reports_main(void *arg) {
         *a->stop = 1;
         return NULL;
     }
+    char member[80];
+    char uuid[OD_UUID_STRLEN];
+    od_uuid_v4(uuid);
+    snprintf(member, sizeof member, "reports-%s", uuid);
+    int total = -1;
+    int64_t last_progress = 0;
     while (!*a->stop) {
         int n = od_kafka_consumer_poll_batch(k, msgs, REPORTS_BATCH, 200, 20);
+        /* About once a second: how much of the topic this member reads, and
+         * whether it is caught up (lost-dialer detection depends on it). */
+        if (od_clock_mono_ms() - last_progress >= 1000 || (n == 0 && last_progress == 0)) {
+            if (total < 0)
+                total = od_kafka_consumer_topic_partitions(k, conf->common.topic_reports);
+            if (total > 0 && od_db_alive(db) &&
+                od_repo_report_progress(db, member, od_kafka_consumer_owned(k), total,
+                                        n < REPORTS_BATCH) == OD_OK)
+                last_progress = od_clock_mono_ms();
+        }
         if (!n) continue;
         od_buf_reset(&lit);
         od_buf_putc(&lit, '{');

@@ -124,8 +124,8 @@ BEGIN
      WHERE id = c.org_id;
     INSERT INTO ledger (org_id, call_id, kind, amount_millicents)
     VALUES (c.org_id, c.call_id, 'release', c.hold_millicents - cost);
-    UPDATE trunks SET in_flight = in_flight - 1 WHERE id = c.trunk_id;
     DELETE FROM dest_locks WHERE to_number = c.to_number AND call_id = c.call_id;
+    UPDATE trunks SET in_flight = in_flight - 1 WHERE id = c.trunk_id; -- the hot row: last
     PERFORM pg_notify('outdial_queue', ''); -- credit, a slot and a destination are free
     UPDATE calls SET status = p_status, seq = seq + 1, updated_at = clock_timestamp(),
                      error_code = coalesce(p_error_code, error_code),
@@ -431,19 +431,60 @@ LANGUAGE sql AS $$
     SELECT count(*)::integer FROM u
 $$;
 
+-- The health of the reports pipeline, written by each scheduler's reports
+-- consumer about once a second: how many partitions of the reports topic
+-- it owns, of how many, and whether it has read all there is. A silent
+-- call proves a lost dialer only while every partition is owned by a
+-- consumer that is alive and caught up; otherwise the reports may simply
+-- not have been read yet (a consumer died, a rebalance is under way).
+CREATE TABLE report_consumers (
+    member     text PRIMARY KEY,
+    updated_at timestamptz NOT NULL,
+    assigned   integer NOT NULL,
+    total      integer NOT NULL,
+    caught_up  boolean NOT NULL
+);
+
+CREATE FUNCTION od_report_progress(p_member text, p_assigned integer, p_total integer,
+                                   p_caught_up boolean) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO report_consumers VALUES (p_member, clock_timestamp(), p_assigned, p_total, p_caught_up)
+    ON CONFLICT (member) DO UPDATE SET updated_at = EXCLUDED.updated_at,
+        assigned = EXCLUDED.assigned, total = EXCLUDED.total, caught_up = EXCLUDED.caught_up;
+    DELETE FROM report_consumers WHERE updated_at < clock_timestamp() - interval '1 hour';
+$$;
+
+CREATE FUNCTION od_reports_healthy() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(assigned) >= max(total) AND bool_and(caught_up), false)
+      FROM report_consumers WHERE updated_at > clock_timestamp() - interval '3 seconds'
+$$;
+
 -- Calls whose dialer went silent end failed with DIALER_LOST, freeing
--- their hold, lock and slot. An answered call is billed up to its last
--- heartbeat.
+-- their hold, lock and slot; an answered call is billed up to its last
+-- heartbeat. Only while the reports pipeline is healthy (see above).
 CREATE FUNCTION od_reap(p_silence interval, p_max integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     c calls;
+    ids uuid[];
     n integer := 0;
 BEGIN
-    FOR c IN SELECT * FROM calls
-              WHERE status IN ('initiated', 'ringing', 'answered', 'in_progress')
-                AND heartbeat_at < clock_timestamp() - p_silence
-              ORDER BY heartbeat_at LIMIT p_max FOR UPDATE SKIP LOCKED LOOP
+    IF NOT od_reports_healthy() THEN
+        RETURN 0; -- their reports may be waiting unread: do not guess
+    END IF;
+    SELECT array_agg(call_id) INTO ids FROM (
+        SELECT call_id FROM calls
+         WHERE status IN ('initiated', 'ringing', 'answered', 'in_progress')
+           AND heartbeat_at < clock_timestamp() - p_silence
+         ORDER BY heartbeat_at LIMIT p_max FOR UPDATE SKIP LOCKED) x;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- Orgs in id order before the trunk, as od_reports does (no deadlock).
+    PERFORM 1 FROM orgs WHERE id IN (SELECT org_id FROM calls WHERE call_id = ANY (ids))
+     ORDER BY id FOR UPDATE;
+    FOR c IN SELECT * FROM calls WHERE call_id = ANY (ids) ORDER BY heartbeat_at LOOP
         c.ended_at := c.heartbeat_at;
         UPDATE calls SET ended_at = c.heartbeat_at WHERE call_id = c.call_id;
         PERFORM od_finish(c, 'failed', 'DIALER_LOST',
@@ -464,6 +505,19 @@ DECLARE
 BEGIN
     applied := 0;
     skipped := '{}';
+    -- Lock order, to never deadlock with admission or another batch: the
+    -- batch's calls, then their orgs, each in id order, before anything
+    -- else; the trunk row last (in od_finish). Admission takes org and call
+    -- rows only with SKIP LOCKED, so it never waits on these.
+    PERFORM 1 FROM calls WHERE call_id IN (
+        SELECT (r->>'call_id')::uuid FROM unnest(reps) r
+         WHERE r->>'call_id' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$')
+     ORDER BY call_id FOR UPDATE;
+    PERFORM 1 FROM orgs WHERE id IN (
+        SELECT c.org_id FROM calls c WHERE c.call_id IN (
+            SELECT (r->>'call_id')::uuid FROM unnest(reps) r
+             WHERE r->>'call_id' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$'))
+     ORDER BY id FOR UPDATE;
     FOREACH rep IN ARRAY reps LOOP
         BEGIN
             IF rep->>'type' = 'heartbeat' THEN
@@ -471,8 +525,11 @@ BEGIN
             ELSIF od_report(rep) THEN
                 applied := applied + 1;
             END IF;
-        EXCEPTION WHEN OTHERS THEN
-            skipped := skipped || (SQLERRM || ': ' || left(rep::text, 200));
+        EXCEPTION
+            WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+                RAISE; -- not the report's fault: the whole batch is tried again
+            WHEN OTHERS THEN
+                skipped := skipped || (SQLERRM || ': ' || left(rep::text, 200));
         END;
     END LOOP;
 END

@@ -28,7 +28,7 @@ sql() { psql "$OUTDIAL_PG_DSN" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 
 t_cleanup() {
   for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  psql "$OUTDIAL_DEV_PG_ADMIN_DSN" -qc "DROP DATABASE IF EXISTS od_$T_ID WITH (FORCE)" >/dev/null 2>&1 || true
+  [ -n "${T_KEEP:-}" ] || psql "$OUTDIAL_DEV_PG_ADMIN_DSN" -qc "DROP DATABASE IF EXISTS od_$T_ID WITH (FORCE)" >/dev/null 2>&1 || true
   if [ "$T_FAIL" -gt 0 ] || [ -n "${T_KEEP:-}" ]; then
     echo "logs kept in $T_DIR" >&2
     for f in "$T_DIR"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -15 "$f"; } >&2; done
