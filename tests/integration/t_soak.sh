@@ -40,7 +40,7 @@ for _ in $(seq 1 600); do
 done
 [ -n "${OUTDIAL_SOAK_NOKILL:-}" ] || kill -9 "$pid_b"
 echo "killed scheduler b with $(sql "SELECT count(*) FROM calls WHERE status IN ('completed','busy','no_answer','failed','canceled','rejected','expired')") of $N ended"
-deadline=$((SECONDS + ${OUTDIAL_SOAK_SECONDS:-240}))
+deadline=$((SECONDS + ${OUTDIAL_SOAK_SECONDS:-1000}))
 until [ "$(sql "SELECT count(*) FROM calls WHERE status IN ('completed','busy','no_answer','failed','canceled','rejected','expired')")" -ge $N ] || [ $SECONDS -ge $deadline ]; do sleep 1; done
 took=$((SECONDS - started))
 check "every request ended" "$(sql "SELECT count(*) FROM calls WHERE status IN ('completed','busy','no_answer','failed','canceled','rejected','expired')")" $N
