@@ -45,7 +45,8 @@ static const od_audit_check_t checks[] = {
      "SELECT count(*), string_agg(k, '; ') FROM ("
      " SELECT 'org ' || o.id AS k FROM orgs o WHERE o.in_flight <> (SELECT count(*) FROM calls c"
      "  WHERE c.org_id = o.id AND c.status IN " LIVE ")"
-     " UNION ALL SELECT 'trunk ' || t.id FROM trunks t WHERE t.in_flight <> (SELECT count(*)"
+     " UNION ALL SELECT 'trunk ' || t.id FROM trunks t WHERE t.in_flight - (SELECT count(*)"
+     "  FROM trunk_releases r WHERE r.trunk_id = t.id) <> (SELECT count(*)"
      "  FROM calls c WHERE c.trunk_id = t.id AND c.status IN " LIVE ")) x"},
     {"no call cost more than its hold",
      "SELECT count(*), string_agg(call_id::text, '; ') FROM calls"

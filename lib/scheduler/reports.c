@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#define REPORTS_BATCH 500
+#define REPORTS_BATCH 25
 
 static void log_skipped(const char *why, void *ctx) {
     od_logkv(OD_LOG_WARN, "dialer reports skipped", "why", why, (const char *)NULL);

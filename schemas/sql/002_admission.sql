@@ -43,6 +43,15 @@ CREATE INDEX calls_expiring ON calls (expires_at) WHERE status = 'queued' AND ex
 CREATE INDEX calls_live ON calls (heartbeat_at)
     WHERE status IN ('initiated', 'ringing', 'answered', 'in_progress');
 
+-- Trunk slots freed by settlement, not yet folded into trunks.in_flight.
+-- Settlement only inserts here, so it never waits on the trunk row, the
+-- hottest row of admission; admission folds them in under its trunk lock.
+CREATE TABLE trunk_releases (
+    id       bigserial PRIMARY KEY,
+    trunk_id text NOT NULL
+);
+CREATE INDEX trunk_releases_trunk ON trunk_releases (trunk_id);
+
 -- One call in flight per destination, deployment-wide (rule 4).
 CREATE TABLE dest_locks (
     to_number text PRIMARY KEY,
@@ -125,7 +134,7 @@ BEGIN
     INSERT INTO ledger (org_id, call_id, kind, amount_millicents)
     VALUES (c.org_id, c.call_id, 'release', c.hold_millicents - cost);
     DELETE FROM dest_locks WHERE to_number = c.to_number AND call_id = c.call_id;
-    UPDATE trunks SET in_flight = in_flight - 1 WHERE id = c.trunk_id; -- the hot row: last
+    INSERT INTO trunk_releases (trunk_id) VALUES (c.trunk_id); -- folded in by admission
     PERFORM pg_notify('outdial_queue', ''); -- credit, a slot and a destination are free
     UPDATE calls SET status = p_status, seq = seq + 1, updated_at = clock_timestamp(),
                      error_code = coalesce(p_error_code, error_code),
@@ -233,7 +242,12 @@ BEGIN
                                   c.from_number || ' is no longer enabled for outbound calls');
             CONTINUE;
         END IF;
-        -- Trunk: a slot and a CPS token, or the org waits this round.
+        -- Trunk: a slot and a CPS token, or the org waits this round. Lock
+        -- the row first, then fold in the slots settlement has freed.
+        PERFORM 1 FROM trunks WHERE id = t.id FOR UPDATE;
+        WITH freed AS (DELETE FROM trunk_releases WHERE trunk_id = t.id RETURNING 1)
+        UPDATE trunks SET in_flight = in_flight - (SELECT count(*) FROM freed)
+         WHERE id = t.id AND EXISTS (SELECT 1 FROM freed);
         UPDATE trunks SET in_flight = in_flight + 1,
                tokens = least(cps::float8, coalesce(tokens, cps)
                         + extract(epoch FROM now_ts - coalesce(tokens_at, now_ts)) * cps) - 1,
@@ -481,7 +495,7 @@ BEGIN
     IF ids IS NULL THEN
         RETURN 0;
     END IF;
-    -- Orgs in id order before the trunk, as od_reports does (no deadlock).
+    -- Orgs in id order, as od_reports does (no deadlock).
     PERFORM 1 FROM orgs WHERE id IN (SELECT org_id FROM calls WHERE call_id = ANY (ids))
      ORDER BY id FOR UPDATE;
     FOR c IN SELECT * FROM calls WHERE call_id = ANY (ids) ORDER BY heartbeat_at LOOP
@@ -507,8 +521,9 @@ BEGIN
     skipped := '{}';
     -- Lock order, to never deadlock with admission or another batch: the
     -- batch's calls, then their orgs, each in id order, before anything
-    -- else; the trunk row last (in od_finish). Admission takes org and call
-    -- rows only with SKIP LOCKED, so it never waits on these.
+    -- else (settlement never touches the trunk row: see trunk_releases).
+    -- Admission takes org and call rows only with SKIP LOCKED, so it never
+    -- waits on these.
     PERFORM 1 FROM calls WHERE call_id IN (
         SELECT (r->>'call_id')::uuid FROM unnest(reps) r
          WHERE r->>'call_id' ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$')
