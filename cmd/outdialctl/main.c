@@ -76,12 +76,8 @@ int main(int argc, char **argv) {
     static const struct {
         const char *name;
         int (*fn)(const od_ctl_conf_t *, int, char **);
-    } cmds[] = {{"migrate", od_ctl_migrate},
-                {"apply", od_ctl_apply},
-                {"submit", od_ctl_submit},
-                {"watch", od_ctl_watch},
-                {"show", od_ctl_show},
-                {"audit", od_ctl_audit}};
+    } cmds[] = {{"migrate", od_ctl_migrate}, {"apply", od_ctl_apply}, {"submit", od_ctl_submit},
+                {"watch", od_ctl_watch},     {"show", od_ctl_show},   {"audit", od_ctl_audit}};
     od_ctl_conf_t conf = {0};
     const od_opt_t *tables[] = {od_common_opts, ctl_opts, submit_opts, watch_opts, NULL};
     char err[512], *pos[8];
