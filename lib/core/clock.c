@@ -17,6 +17,11 @@ int64_t od_clock_mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void od_clock_sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 void od_clock_format_rfc3339(int64_t ms, char *out, size_t cap) {
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;

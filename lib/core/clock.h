@@ -10,6 +10,9 @@ int64_t od_clock_now_ms(void);
 /* Milliseconds from an arbitrary origin that never goes backwards. */
 int64_t od_clock_mono_ms(void);
 
+/* Sleeps `ms` milliseconds (any amount: seconds are split out). */
+void od_clock_sleep_ms(long ms);
+
 /* Writes `ms` as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC). `cap` >= 25. */
 void od_clock_format_rfc3339(int64_t ms, char *out, size_t cap);
 

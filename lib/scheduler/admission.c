@@ -11,7 +11,6 @@
 #include "scheduler/scheduler_int.h"
 
 #include <stdio.h>
-#include <time.h>
 
 void *od_admission_main(void *arg) {
     const od_worker_arg_t *a = arg;
@@ -30,7 +29,7 @@ void *od_admission_main(void *arg) {
         int n = 0;
         if (!od_db_alive(db)) {
             if (od_db_reconnect(db)) {
-                nanosleep(&(struct timespec){0, 500000000L}, NULL);
+                od_clock_sleep_ms(500);
                 continue;
             }
         }
@@ -38,7 +37,7 @@ void *od_admission_main(void *arg) {
             /* a deadlock with another scheduler, or the database is away */
             od_logkv(OD_LOG_DEBUG, "admission round failed", "err", od_db_error(db),
                      (const char *)NULL);
-            nanosleep(&(struct timespec){0, 100000000L}, NULL);
+            od_clock_sleep_ms(100);
             continue;
         }
         if (od_clock_mono_ms() - last_reap >= 1000) {

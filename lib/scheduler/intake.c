@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <utime.h>
 
 /* A batch's rows as the column arrays of od_intake(). */
@@ -259,7 +258,7 @@ static int wait_for_db(intake_t *in, batch_t *b) {
             b->n += od_kafka_consumer_poll_batch(in->consumer, b->msgs + b->n, b->cap - b->n,
                                                  backoff, 0);
         else
-            nanosleep(&(struct timespec){0, backoff * 1000000L}, NULL);
+            od_clock_sleep_ms(backoff);
         if (od_db_reconnect(in->db) == OD_OK &&
             od_db_listen(in->db, "outdial_provisioning") == OD_OK) {
             for (int i = 1; i < INTAKE_LANES; i++)

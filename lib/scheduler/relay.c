@@ -8,6 +8,7 @@
  * order: a later event of a call is always written by a later transaction.
  * Delivery is at least once: a relay that dies between publish and delete
  * publishes again, with the same ce_id/event_id. */
+#include "core/clock.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "db/repo.h"
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define RELAY_LOCK_KEY 7419002
 
@@ -66,10 +66,6 @@ static void publish_row(const od_outbox_row_t *row, void *ctx) {
     r->ids[r->nids++] = row->id;
 }
 
-static void sleep_ms(long ms) {
-    nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
-}
-
 /* Keeps a live connection, becoming the leader when the lock is free. */
 static int ensure_leader(od_relay_t *r) {
     if (!od_db_alive(r->db)) {
@@ -114,7 +110,7 @@ static void *relay_main(void *arg) {
         int stopping = *r->stop != 0;
         if (!ensure_leader(r)) {
             if (stopping) break;
-            sleep_ms(1000);
+            od_clock_sleep_ms(1000);
             continue;
         }
         int n = relay_round(r);
@@ -122,7 +118,7 @@ static void *relay_main(void *arg) {
             od_logkv(OD_LOG_WARN, "relay round failed", "err", od_db_error(r->db),
                      (const char *)NULL);
             if (stopping) break;
-            sleep_ms(500);
+            od_clock_sleep_ms(500);
         } else if (n == 0) {
             if (stopping)
                 drained_after_stop = 1;

@@ -15,7 +15,6 @@
 
 #include <jansson.h>
 #include <stdio.h>
-#include <time.h>
 
 #define REPORTS_BATCH 25
 
@@ -83,7 +82,7 @@ void *od_reports_main(void *arg) {
         while ((rc = od_repo_reports(db, lit.data, &applied, log_skipped, NULL)) == OD_ERR_DB) {
             if (*a->stop) break;
             od_kafka_consumer_pause(k, 1);
-            nanosleep(&(struct timespec){0, 500000000L}, NULL);
+            od_clock_sleep_ms(500);
             if (!od_db_alive(db) && od_db_reconnect(db)) continue;
         }
         od_kafka_consumer_pause(k, 0);

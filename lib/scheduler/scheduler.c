@@ -1,12 +1,12 @@
 /* Settings and top-level wiring of outdial-scheduler (see scheduler.h). */
 #include "scheduler/scheduler_int.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "kafka/kafka.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct od_worker {
     pthread_t thread;
@@ -107,7 +107,7 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
         rc = od_intake_run(conf, stop);
     else
         while (!rc && !*stop)
-            nanosleep(&(struct timespec){0, 100000000L}, NULL);
+            od_clock_sleep_ms(100);
     *stop = 1;
     od_worker_join(admission);
     od_worker_join(reports);
