@@ -114,9 +114,6 @@ int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t
 /* Deletes published outbox rows. */
 int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
 
-/* Number of rows waiting in the outbox, or an error. */
-long od_repo_outbox_depth(od_db_t *db);
-
 /* ---- calls ---- */
 
 /* The call (by call_id, or by org_id and request_id when call_id is NULL)

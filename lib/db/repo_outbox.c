@@ -51,12 +51,3 @@ int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) {
     free(arr);
     return rc;
 }
-
-long od_repo_outbox_depth(od_db_t *db) {
-    int rc;
-    PGresult *r = od_db__query(db, "SELECT count(*) FROM outbox", 0, NULL, &rc);
-    if (!r) return rc;
-    long v = atol(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}

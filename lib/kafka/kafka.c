@@ -11,7 +11,6 @@
 struct od_kafka_consumer {
     rd_kafka_t *rk;
     int paused;
-    int generation;
 };
 
 struct od_kafka_producer {
@@ -79,7 +78,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
         od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
     }
-    c->generation++;
 }
 
 od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, char *errstr,
@@ -188,8 +186,6 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused) {
     c->paused = paused;
     pause_all(c->rk, paused);
 }
-
-int od_kafka_consumer_assigned(od_kafka_consumer_t *c) { return c->generation; }
 
 int od_kafka_consumer_owned(od_kafka_consumer_t *c) {
     rd_kafka_topic_partition_list_t *parts = NULL;

@@ -64,9 +64,6 @@ void od_kafka_msgs_release(od_kafka_msg_t *msgs, int n);
  * across rebalances, e.g. while the database is away. */
 void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused);
 
-/* Increments each time the assignment changes (for readiness and tests). */
-int od_kafka_consumer_assigned(od_kafka_consumer_t *c);
-
 /* How many partitions this member owns now, and how many the topic has
  * (from metadata; -1 if unknown). */
 int od_kafka_consumer_owned(od_kafka_consumer_t *c);

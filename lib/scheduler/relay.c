@@ -38,16 +38,6 @@ struct od_relay {
 static void publish_row(const od_outbox_row_t *row, void *ctx) {
     od_relay_t *r = ctx;
     if (r->produce_failed) return;
-    if (!strcmp(row->kind, "dial")) { /* internal: no CloudEvents headers */
-        if (od_kafka_produce(r->producer, r->conf->common.topic_dial, row->call_id,
-                             strlen(row->call_id), row->body, strlen(row->body), NULL, 0,
-                             &r->batch)) {
-            r->produce_failed = 1;
-            return;
-        }
-        r->ids[r->nids++] = row->id;
-        return;
-    }
     od_kafka_header_t h[] = {
         {"ce_specversion", OD_CE_SPECVERSION},
         {"ce_id", row->event_id},
@@ -57,9 +47,12 @@ static void publish_row(const od_outbox_row_t *row, void *ctx) {
         {"ce_subject", row->call_id},
         {"content-type", OD_CE_CONTENT_TYPE},
     };
-    if (od_kafka_produce(r->producer, r->conf->common.topic_events, row->call_id,
-                         strlen(row->call_id), row->body, strlen(row->body), h,
-                         (int)(sizeof h / sizeof *h), &r->batch)) {
+    /* Dial work is internal: its own topic, no CloudEvents headers. */
+    int event = strcmp(row->kind, "dial") != 0;
+    if (od_kafka_produce(r->producer,
+                         event ? r->conf->common.topic_events : r->conf->common.topic_dial,
+                         row->call_id, strlen(row->call_id), row->body, strlen(row->body),
+                         event ? h : NULL, event ? (int)(sizeof h / sizeof *h) : 0, &r->batch)) {
         r->produce_failed = 1;
         return;
     }
