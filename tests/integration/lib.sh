@@ -134,3 +134,12 @@ audit_ok() {
   if outdialctl audit "$@" > "$T_DIR/audit.out" 2>&1; then ok "audit passes"
   else not_ok "audit: $(grep FAIL "$T_DIR/audit.out" | head -3)"; fi
 }
+
+# stored_once N: waits until N calls are stored and every event is
+# published, then checks one call per request and one first event per call.
+stored_once() {
+  wait_for 120 "SELECT count(*) FROM calls" "$1" || not_ok "all $1 stored"
+  wait_for 60 "SELECT count(*) FROM outbox" 0 || not_ok "outbox drained"
+  check "one call per request" "$(sql 'SELECT count(DISTINCT (org_id, request_id)) FROM calls')" "$1"
+  check "exactly one first event per call" "$(sql 'SELECT count(*) FROM call_events')" "$1"
+}

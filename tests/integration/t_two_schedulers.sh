@@ -10,10 +10,7 @@ start_scheduler b
 wait_log 30 "$T_DIR/a.log" "partitions assigned" || not_ok "a joined"
 wait_log 30 "$T_DIR/b.log" "partitions assigned" || not_ok "b joined"
 outdialctl submit "$T_DIR/req.jsonl" >/dev/null
-wait_for 120 "SELECT count(*) FROM calls" $N || not_ok "all stored"
-wait_for 60 "SELECT count(*) FROM outbox" 0 || not_ok "outbox drained"
-check "one call per request" "$(sql 'SELECT count(DISTINCT (org_id, request_id)) FROM calls')" $N
-check "one first event per call" "$(sql 'SELECT count(*) FROM call_events')" $N
+stored_once $N
 kill -TERM "${T_PIDS[@]}"
 wait "${T_PIDS[@]}" 2>/dev/null || true
 sa=$(grep -o '"msg":"intake stopped","stored":"[0-9]*"' "$T_DIR/a.log" | grep -o '[0-9]*"$' | tr -d '"')
