@@ -11,6 +11,7 @@
 struct od_kafka_consumer {
     rd_kafka_t *rk;
     int paused;
+    int64_t assigned_at; /* monotonic ms of the last rebalance */
 };
 
 struct od_kafka_producer {
@@ -78,6 +79,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
         od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
     }
+    c->assigned_at = od_clock_mono_ms();
 }
 
 od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, char *errstr,
@@ -185,6 +187,10 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused) {
     if (c->paused == paused) return;
     c->paused = paused;
     pause_all(c->rk, paused);
+}
+
+int64_t od_kafka_consumer_settled_ms(od_kafka_consumer_t *c) {
+    return od_clock_mono_ms() - c->assigned_at;
 }
 
 int od_kafka_consumer_owned(od_kafka_consumer_t *c) {

@@ -67,6 +67,9 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused);
 /* How many partitions this member owns now, and how many the topic has
  * (from metadata; -1 if unknown). */
 int od_kafka_consumer_owned(od_kafka_consumer_t *c);
+
+/* Milliseconds since this member's assignment last changed. */
+int64_t od_kafka_consumer_settled_ms(od_kafka_consumer_t *c);
 int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic);
 
 /* Commits stored offsets, leaves the group and frees. NULL is a no-op. */

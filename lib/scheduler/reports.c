@@ -17,6 +17,9 @@
 #include <stdio.h>
 
 #define REPORTS_BATCH 25
+/* After a rebalance a new owner may not have fetched the backlog yet, so a
+ * short poll proves nothing: it claims to be caught up only after this. */
+#define REPORTS_SETTLE_MS 5000
 
 static void log_skipped(const char *why, void *ctx) {
     od_logkv(OD_LOG_WARN, "dialer reports skipped", "why", why, (const char *)NULL);
@@ -58,7 +61,8 @@ void *od_reports_main(void *arg) {
                 total = od_kafka_consumer_topic_partitions(k, conf->common.topic_reports);
             if (total > 0 && od_db_alive(db) &&
                 od_repo_report_progress(db, member, od_kafka_consumer_owned(k), total,
-                                        n < REPORTS_BATCH) == OD_OK)
+                                        n < REPORTS_BATCH && od_kafka_consumer_settled_ms(k) >=
+                                                                 REPORTS_SETTLE_MS) == OD_OK)
                 last_progress = od_clock_mono_ms();
         }
         if (!n) continue;

@@ -9,17 +9,21 @@ N=10000
 gen_requests $N crash > "$T_DIR/req.jsonl"
 start_scheduler sched1
 wait_log 30 "$T_DIR/sched1.log" "partitions assigned" || not_ok "scheduler joined"
-outdialctl submit "$T_DIR/req.jsonl" > "$T_DIR/submit.log" 2>&1 &
+# Half the requests flow in; the scheduler is killed as soon as intake has
+# started on them; the other half is produced while it is down.
+head -n $((N / 2)) "$T_DIR/req.jsonl" > "$T_DIR/a.jsonl"
+tail -n +$((N / 2 + 1)) "$T_DIR/req.jsonl" > "$T_DIR/b.jsonl"
+outdialctl submit "$T_DIR/a.jsonl" > "$T_DIR/submit.log" 2>&1 &
 submit_pid=$!
-# Kill it mid-flow: once some, but not all, are stored.
-for _ in $(seq 1 200); do
-  n=$(sql 'SELECT count(*) FROM calls'); [ "$n" -ge 1500 ] && break; sleep 0.05
+for _ in $(seq 1 400); do
+  [ "$(sql 'SELECT count(*) FROM calls')" -ge 1 ] && break; sleep 0.02
 done
 kill -9 "$LAST_PID"
 killed_at=$(sql 'SELECT count(*) FROM calls')
 echo "killed with $killed_at of $N stored"
 [ "$killed_at" -lt $N ] && ok "killed mid-flow" || not_ok "kill came too late ($killed_at)"
 wait "$submit_pid" || not_ok "submit delivered everything"
+outdialctl submit "$T_DIR/b.jsonl" >> "$T_DIR/submit.log" 2>&1 || not_ok "second half delivered"
 start_scheduler sched2
 stored_once $N
 check "no call without its event" "$(sql 'SELECT count(*) FROM calls c WHERE NOT EXISTS (SELECT 1 FROM call_events e WHERE e.call_id=c.call_id)')" 0
