@@ -64,9 +64,10 @@ int od_repo_provisioning_apply(od_db_t *db, const json_t *doc, int *changes, cha
  * many. Also ends queued calls past expires_at. */
 int od_repo_admit(od_db_t *db, int max, int *n) OD_MUSTCHECK;
 
-/* Ends calls whose dialer has been silent for `silence_s` seconds
- * (DIALER_LOST); *n gets how many. */
-int od_repo_reap(od_db_t *db, int silence_s, int max, int *n) OD_MUSTCHECK;
+/* Ends calls whose dialer has been silent for `silence_s` seconds before
+ * the time up to which the reports topic has been read (DIALER_LOST); *n
+ * gets how many. */
+int od_repo_reap(od_db_t *db, const char *topic, int silence_s, int max, int *n) OD_MUSTCHECK;
 
 /* Applies a batch of dialer messages, `reports` a PostgreSQL array literal
  * of JSON texts, in order. *applied gets how many changed a call; each
@@ -74,9 +75,10 @@ int od_repo_reap(od_db_t *db, int silence_s, int max, int *n) OD_MUSTCHECK;
 int od_repo_reports(od_db_t *db, const char *reports, int *applied,
                     void (*skipped)(const char *why, void *ctx), void *ctx) OD_MUSTCHECK;
 
-/* Records this reports consumer's health (see od_report_progress). */
-int od_repo_report_progress(od_db_t *db, const char *member, int assigned, int total,
-                            int caught_up) OD_MUSTCHECK;
+/* Records that every report produced before through_ms[i] (ms since the
+ * epoch) in partition parts[i] of `topic` (of `partitions`) is applied. */
+int od_repo_report_progress(od_db_t *db, const char *topic, int partitions, int n,
+                            const int32_t *parts, const int64_t *through_ms) OD_MUSTCHECK;
 
 /* Cancels (org_id, request_id): *outcome gets "canceled" (it was queued),
  * "requested" (handed to its dialer), "ended" or "unknown". */

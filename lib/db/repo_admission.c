@@ -1,6 +1,7 @@
 /* Admission, dialer reports, lost dialers and cancels: thin calls of the
  * PL/pgSQL functions of schemas/sql/002_admission.sql (see repo.h), where
  * the rules live next to the rows they guard. */
+#include "core/buf.h"
 #include "db/db_int.h"
 #include "db/repo.h"
 
@@ -27,12 +28,13 @@ int od_repo_admit(od_db_t *db, int max, int *n) {
     return rc ? rc : one_int(db, "SELECT od_admit($1::integer)", 1, p, n);
 }
 
-int od_repo_reap(od_db_t *db, int silence_s, int max, int *n) {
+int od_repo_reap(od_db_t *db, const char *topic, int silence_s, int max, int *n) {
     char s[16], m[16];
-    const char *p[] = {s, m};
+    const char *p[] = {topic, s, m};
     snprintf(s, sizeof s, "%d", silence_s);
     snprintf(m, sizeof m, "%d", max);
-    return one_int(db, "SELECT od_reap(make_interval(secs => $1::integer), $2::integer)", 2, p, n);
+    return one_int(db, "SELECT od_reap($1, make_interval(secs => $2::integer), $3::integer)", 3,
+                   p, n);
 }
 
 int od_repo_reports(od_db_t *db, const char *reports, int *applied,
@@ -60,14 +62,29 @@ int od_repo_cancel(od_db_t *db, const char *org_id, const char *request_id, char
     return OD_OK;
 }
 
-int od_repo_report_progress(od_db_t *db, const char *member, int assigned, int total,
-                            int caught_up) {
-    char a[16], t[16];
-    const char *p[] = {member, a, t, caught_up ? "true" : "false"};
+int od_repo_report_progress(od_db_t *db, const char *topic, int partitions, int n,
+                            const int32_t *parts, const int64_t *through_ms) {
+    if (n <= 0) return OD_OK;
+    od_buf_t a = {0}, t = {0};
+    char total[16];
+    snprintf(total, sizeof total, "%d", partitions);
+    od_buf_putc(&a, '{');
+    od_buf_putc(&t, '{');
+    for (int i = 0; i < n; i++) {
+        od_buf_printf(&a, "%s%d", i ? "," : "", (int)parts[i]);
+        od_buf_printf(&t, "%s%lld", i ? "," : "", (long long)through_ms[i]);
+    }
+    od_buf_putc(&a, '}');
+    od_buf_putc(&t, '}');
+    const char *p[] = {topic, total, a.data, t.data};
     int rc;
-    snprintf(a, sizeof a, "%d", assigned);
-    snprintf(t, sizeof t, "%d", total);
-    PGresult *r = od_db__query(db, "SELECT od_report_progress($1, $2, $3, $4)", 4, p, &rc);
+    PGresult *r = od_db__query(db,
+                               "SELECT od_report_progress($1, $2::integer, $3::integer[],"
+                               " (SELECT array_agg(to_timestamp(x / 1000.0) ORDER BY i)"
+                               "  FROM unnest($4::bigint[]) WITH ORDINALITY u (x, i)))",
+                               4, p, &rc);
     PQclear(r);
+    od_buf_free(&a);
+    od_buf_free(&t);
     return rc;
 }

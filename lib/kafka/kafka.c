@@ -11,7 +11,9 @@
 struct od_kafka_consumer {
     rd_kafka_t *rk;
     int paused;
-    int64_t assigned_at; /* monotonic ms of the last rebalance */
+    int64_t fetching_since; /* monotonic ms of the last assignment or resume */
+    int64_t *last_ts; /* by partition: timestamp of the last message polled */
+    int nlast;
 };
 
 struct od_kafka_producer {
@@ -79,7 +81,19 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
         od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
     }
-    c->assigned_at = od_clock_mono_ms();
+    c->fetching_since = od_clock_mono_ms();
+}
+
+static void note_timestamp(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
+    if (m->partition < 0) return;
+    if (m->partition >= c->nlast) {
+        int n = m->partition + 16;
+        c->last_ts = realloc(c->last_ts, (size_t)n * sizeof *c->last_ts);
+        for (int i = c->nlast; i < n; i++) c->last_ts[i] = -1;
+        c->nlast = n;
+    }
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (ts > c->last_ts[m->partition]) c->last_ts[m->partition] = ts;
 }
 
 od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, char *errstr,
@@ -147,6 +161,7 @@ int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, in
             continue;
         }
         if (got == 0) deadline = od_clock_mono_ms() + batch_ms;
+        note_timestamp(c, m);
         od_kafka_msg_t *o = &out[got++];
         o->topic = rd_kafka_topic_name(m->rkt);
         o->partition = m->partition;
@@ -187,18 +202,7 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused) {
     if (c->paused == paused) return;
     c->paused = paused;
     pause_all(c->rk, paused);
-}
-
-int64_t od_kafka_consumer_settled_ms(od_kafka_consumer_t *c) {
-    return od_clock_mono_ms() - c->assigned_at;
-}
-
-int od_kafka_consumer_owned(od_kafka_consumer_t *c) {
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(c->rk, &parts) || !parts) return 0;
-    int n = parts->cnt;
-    rd_kafka_topic_partition_list_destroy(parts);
-    return n;
+    c->fetching_since = od_clock_mono_ms();
 }
 
 int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic) {
@@ -213,10 +217,56 @@ int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic
     return n;
 }
 
+int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *out_parts, int64_t *out_through,
+                               int max) {
+    rd_kafka_topic_partition_list_t *parts = NULL, *unknown = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) || !parts) return 0;
+    rd_kafka_position(c->rk, parts);
+    /* Nothing polled since the assignment: start from the committed offset. */
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].offset >= 0) continue;
+        if (!unknown) unknown = rd_kafka_topic_partition_list_new(parts->cnt);
+        rd_kafka_topic_partition_list_add(unknown, parts->elems[i].topic,
+                                          parts->elems[i].partition);
+    }
+    if (unknown && rd_kafka_committed(c->rk, unknown, 2000)) {
+        rd_kafka_topic_partition_list_destroy(unknown);
+        unknown = NULL;
+    }
+    int64_t now = od_clock_now_ms();
+    /* Cached high watermarks are as fresh as the last fetch: trusted only
+     * after fetching has run for a while since an assignment or a pause. */
+    int fresh = !c->paused && od_clock_mono_ms() - c->fetching_since >= 2000;
+    int n = 0;
+    for (int i = 0; i < parts->cnt && n < max; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t pos = tp->offset, lo = -1, hi = -1;
+        if (pos < 0 && unknown) {
+            rd_kafka_topic_partition_t *u =
+                rd_kafka_topic_partition_list_find(unknown, tp->topic, tp->partition);
+            if (u) pos = u->offset;
+        }
+        rd_kafka_get_watermark_offsets(c->rk, tp->topic, tp->partition, &lo, &hi);
+        int64_t through = -1;
+        if (fresh && hi >= 0 && (pos >= hi || (pos < 0 && lo >= 0 && lo == hi)))
+            through = now; /* read to the end as of the last fetch */
+        else if (tp->partition < c->nlast && c->last_ts[tp->partition] >= 0)
+            through = c->last_ts[tp->partition];
+        if (through < 0) continue;
+        out_parts[n] = tp->partition;
+        out_through[n] = through - OD_KAFKA_PROGRESS_MARGIN_MS;
+        n++;
+    }
+    if (unknown) rd_kafka_topic_partition_list_destroy(unknown);
+    rd_kafka_topic_partition_list_destroy(parts);
+    return n;
+}
+
 void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     if (!c) return;
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
+    free(c->last_ts);
     free(c);
 }
 

@@ -64,13 +64,21 @@ void od_kafka_msgs_release(od_kafka_msg_t *msgs, int n);
  * across rebalances, e.g. while the database is away. */
 void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused);
 
-/* How many partitions this member owns now, and how many the topic has
- * (from metadata; -1 if unknown). */
-int od_kafka_consumer_owned(od_kafka_consumer_t *c);
-
-/* Milliseconds since this member's assignment last changed. */
-int64_t od_kafka_consumer_settled_ms(od_kafka_consumer_t *c);
+/* The partition count of `topic` (from metadata; -1 if unknown). */
 int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic);
+
+/* How far this member has read the partitions it owns: every message
+ * produced before through_ms[i] (ms since the epoch) in partition parts[i]
+ * has been returned by a poll. Fills up to max, for the owned partitions
+ * whose progress is known:
+ * a partition read to its high watermark is read through now, one with a
+ * backlog through the timestamp of the last message polled from it, less
+ * OD_KAFKA_PROGRESS_MARGIN_MS for fetch latency and producers' clocks.
+ * A partition just assigned is known once a fetch or a message tells.
+ * Call it when everything polled has been handled. Returns the count. */
+#define OD_KAFKA_PROGRESS_MARGIN_MS 1000
+int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *parts, int64_t *through_ms,
+                               int max);
 
 /* Commits stored offsets, leaves the group and frees. NULL is a no-op. */
 void od_kafka_consumer_destroy(od_kafka_consumer_t *c);

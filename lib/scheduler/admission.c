@@ -42,7 +42,7 @@ void *od_admission_main(void *arg) {
         }
         if (od_clock_mono_ms() - last_reap >= 1000) {
             int lost = 0;
-            if (od_repo_reap(db, (int)conf->dialer_lost_s, 1000, &lost) == OD_OK && lost) {
+            if (od_repo_reap(db, conf->common.topic_reports, (int)conf->dialer_lost_s, 1000, &lost) == OD_OK && lost) {
                 char s[16];
                 snprintf(s, sizeof s, "%d", lost);
                 od_logkv(OD_LOG_WARN, "calls of silent dialers ended (DIALER_LOST)", "count", s,

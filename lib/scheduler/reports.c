@@ -6,7 +6,6 @@
  * database with its reason, logged here. */
 #include "core/buf.h"
 #include "core/clock.h"
-#include "core/id.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "db/repo.h"
@@ -17,12 +16,21 @@
 #include <stdio.h>
 
 #define REPORTS_BATCH 25
-/* After a rebalance a new owner may not have fetched the backlog yet, so a
- * short poll proves nothing: it claims to be caught up only after this. */
-#define REPORTS_SETTLE_MS 5000
+#define MAX_PARTITIONS 1024
 
 static void log_skipped(const char *why, void *ctx) {
     od_logkv(OD_LOG_WARN, "dialer reports skipped", "why", why, (const char *)NULL);
+}
+
+static void report_progress(od_kafka_consumer_t *k, od_db_t *db, const char *topic) {
+    int32_t parts[MAX_PARTITIONS];
+    int64_t through[MAX_PARTITIONS];
+    int total = od_kafka_consumer_topic_partitions(k, topic); /* partitions may be added */
+    if (total <= 0 || !od_db_alive(db)) return;
+    int n = od_kafka_consumer_progress(k, parts, through, MAX_PARTITIONS);
+    if (od_repo_report_progress(db, topic, total, n, parts, through) != OD_OK)
+        od_logkv(OD_LOG_WARN, "reports progress not recorded", "err", od_db_error(db),
+                 (const char *)NULL);
 }
 
 void *od_reports_main(void *arg) {
@@ -46,25 +54,16 @@ void *od_reports_main(void *arg) {
         *a->stop = 1;
         return NULL;
     }
-    char member[80];
-    char uuid[OD_UUID_STRLEN];
-    od_uuid_v4(uuid);
-    snprintf(member, sizeof member, "reports-%s", uuid);
-    int total = -1;
     int64_t last_progress = 0;
     while (!*a->stop) {
-        int n = od_kafka_consumer_poll_batch(k, msgs, REPORTS_BATCH, 200, 20);
-        /* About once a second: how much of the topic this member reads, and
-         * whether it is caught up (lost-dialer detection depends on it). */
-        if (od_clock_mono_ms() - last_progress >= 1000 || (n == 0 && last_progress == 0)) {
-            if (total < 0)
-                total = od_kafka_consumer_topic_partitions(k, conf->common.topic_reports);
-            if (total > 0 && od_db_alive(db) &&
-                od_repo_report_progress(db, member, od_kafka_consumer_owned(k), total,
-                                        n < REPORTS_BATCH && od_kafka_consumer_settled_ms(k) >=
-                                                                 REPORTS_SETTLE_MS) == OD_OK)
-                last_progress = od_clock_mono_ms();
+        /* About once a second, with everything polled so far applied: up to
+         * when each owned partition has been read (lost-dialer detection
+         * depends on it, see od_reap). */
+        if (od_clock_mono_ms() - last_progress >= 1000) {
+            report_progress(k, db, conf->common.topic_reports);
+            last_progress = od_clock_mono_ms();
         }
+        int n = od_kafka_consumer_poll_batch(k, msgs, REPORTS_BATCH, 200, 20);
         if (!n) continue;
         od_buf_reset(&lit);
         od_buf_putc(&lit, '{');

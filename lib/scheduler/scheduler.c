@@ -54,7 +54,7 @@ const od_opt_t od_scheduler_opts[] = {
      "what this process does, comma-separated (scale each apart if you like)", F(roles)},
     {"admit-batch", "OUTDIAL_ADMIT_BATCH", OD_OPT_INT, "100",
      "most calls admitted in one database transaction", F(admit_batch)},
-    {"dialer-lost-seconds", "OUTDIAL_DIALER_LOST_SECONDS", OD_OPT_INT, "15",
+    {"dialer-lost-seconds", "OUTDIAL_DIALER_LOST_SECONDS", OD_OPT_INT, "12",
      "a call whose dialer is silent this long ends failed (DIALER_LOST)", F(dialer_lost_s)},
     {"relay-batch", "OUTDIAL_RELAY_BATCH", OD_OPT_INT, "5000",
      "most events the relay publishes per round", F(relay_batch)},
