@@ -69,6 +69,10 @@ int od_repo_admit(od_db_t *db, int max, int *n) OD_MUSTCHECK;
  * gets how many. */
 int od_repo_reap(od_db_t *db, const char *topic, int silence_s, int max, int *n) OD_MUSTCHECK;
 
+/* Adds the credit and slots settlement has freed to orgs that no
+ * admission round is serving (od_fold_all); *n gets how many orgs. */
+int od_repo_fold_orgs(od_db_t *db, int *n) OD_MUSTCHECK;
+
 /* Applies a batch of dialer messages, `reports` a PostgreSQL array literal
  * of JSON texts, in order. *applied gets how many changed a call; each
  * malformed one is passed to `skipped` with the database's reason. */

@@ -33,8 +33,12 @@ int od_repo_reap(od_db_t *db, const char *topic, int silence_s, int max, int *n)
     const char *p[] = {topic, s, m};
     snprintf(s, sizeof s, "%d", silence_s);
     snprintf(m, sizeof m, "%d", max);
-    return one_int(db, "SELECT od_reap($1, make_interval(secs => $2::integer), $3::integer)", 3,
-                   p, n);
+    return one_int(db, "SELECT od_reap($1, make_interval(secs => $2::integer), $3::integer)", 3, p,
+                   n);
+}
+
+int od_repo_fold_orgs(od_db_t *db, int *n) {
+    return one_int(db, "SELECT od_fold_all()", 0, NULL, n);
 }
 
 int od_repo_reports(od_db_t *db, const char *reports, int *applied,

@@ -30,21 +30,21 @@ static const od_audit_check_t checks[] = {
     {"no org is overdrawn",
      "SELECT count(*), string_agg(id || ' balance ' || balance_millicents, '; ')"
      " FROM orgs WHERE balance_millicents < 0 OR held_millicents < 0"},
+    /* org_credit: each org's row with the releases not yet folded in */
     {"the ledger sums to each org's available balance",
      "SELECT count(*), string_agg(o.id || ': ledger ' || coalesce(l.s, 0) || ' balance '"
-     " || o.balance_millicents, '; ') FROM orgs o LEFT JOIN (SELECT org_id, sum(amount_millicents) "
-     "s"
-     " FROM ledger GROUP BY org_id) l ON l.org_id = o.id WHERE coalesce(l.s, 0) <> "
-     "o.balance_millicents"},
+     " || o.balance_millicents, '; ') FROM org_credit o LEFT JOIN (SELECT org_id,"
+     " sum(amount_millicents) s FROM ledger GROUP BY org_id) l ON l.org_id = o.id"
+     " WHERE coalesce(l.s, 0) <> o.balance_millicents"},
     {"held credit equals the holds of calls in flight",
      "SELECT count(*), string_agg(o.id || ': held ' || o.held_millicents || ' live holds '"
-     " || coalesce(c.s, 0), '; ') FROM orgs o LEFT JOIN (SELECT org_id, sum(hold_millicents) s"
-     " FROM calls WHERE status IN " LIVE " GROUP BY org_id) c ON c.org_id = o.id"
-     " WHERE o.held_millicents <> coalesce(c.s, 0)"},
+     " || coalesce(c.s, 0), '; ') FROM org_credit o LEFT JOIN (SELECT org_id,"
+     " sum(hold_millicents) s FROM calls WHERE status IN " LIVE " GROUP BY org_id) c"
+     " ON c.org_id = o.id WHERE o.held_millicents <> coalesce(c.s, 0)"},
     {"slot counters equal calls in flight (orgs and trunks)",
      "SELECT count(*), string_agg(k, '; ') FROM ("
-     " SELECT 'org ' || o.id AS k FROM orgs o WHERE o.in_flight <> (SELECT count(*) FROM calls c"
-     "  WHERE c.org_id = o.id AND c.status IN " LIVE ")"
+     " SELECT 'org ' || o.id AS k FROM org_credit o WHERE o.in_flight <> (SELECT count(*)"
+     "  FROM calls c WHERE c.org_id = o.id AND c.status IN " LIVE ")"
      " UNION ALL SELECT 'trunk ' || t.id FROM trunks t WHERE t.in_flight - (SELECT count(*)"
      "  FROM trunk_releases r WHERE r.trunk_id = t.id) <> (SELECT count(*)"
      "  FROM calls c WHERE c.trunk_id = t.id AND c.status IN " LIVE ")) x"},
@@ -62,6 +62,9 @@ static const od_audit_check_t checks[] = {
      "SELECT count(*), string_agg(call_id::text, '; ') FROM (SELECT c.call_id FROM calls c"
      " JOIN call_events e USING (call_id) GROUP BY c.call_id, c.seq"
      " HAVING count(*) <> c.seq OR max(e.seq) <> c.seq) x"},
+    {"every event has its own event_id",
+     "SELECT count(*), string_agg(event_id::text, '; ') FROM (SELECT event_id FROM call_events"
+     " GROUP BY event_id HAVING count(*) > 1 LIMIT 20) x"},
     {"every request has ended (with --final)",
      "SELECT count(*), string_agg(org_id || '/' || request_id || ' ' || status, '; ')"
      " FROM (SELECT * FROM calls WHERE status IN ('queued', 'initiated', 'ringing', 'answered',"

@@ -12,7 +12,7 @@ struct od_kafka_consumer {
     rd_kafka_t *rk;
     int paused;
     int64_t fetching_since; /* monotonic ms of the last assignment or resume */
-    int64_t *last_ts; /* by partition: timestamp of the last message polled */
+    int64_t *last_ts;       /* by partition: timestamp of the last message polled */
     int nlast;
 };
 
@@ -89,7 +89,8 @@ static void note_timestamp(od_kafka_consumer_t *c, const rd_kafka_message_t *m) 
     if (m->partition >= c->nlast) {
         int n = m->partition + 16;
         c->last_ts = realloc(c->last_ts, (size_t)n * sizeof *c->last_ts);
-        for (int i = c->nlast; i < n; i++) c->last_ts[i] = -1;
+        for (int i = c->nlast; i < n; i++)
+            c->last_ts[i] = -1;
         c->nlast = n;
     }
     int64_t ts = rd_kafka_message_timestamp(m, NULL);

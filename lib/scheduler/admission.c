@@ -1,9 +1,14 @@
-/* Admission loop: calls od_admit() (schemas/sql/002_admission.sql) whenever
- * calls are queued or resources are freed (NOTIFY outdial_queue), and at
- * least every 250 ms for calls that wait on time (not_before, CPS tokens);
- * once a second it ends the calls of dialers gone silent. Every rule is
- * kept in the database by guarded updates, so any number of schedulers may
- * run this loop at once. */
+/* Admission loop: calls od_admit() (schemas/sql/004_admit_sets.sql) while
+ * it finds work, then whenever calls are queued or resources are freed
+ * (NOTIFY outdial_queue), and at least every 250 ms for calls that wait on
+ * time (not_before, CPS tokens); once a second it ends the calls of
+ * dialers gone silent and folds settled credit into idle orgs. Every rule is kept in the database
+ * under row locks, so any number of schedulers may run this loop at once.
+ *
+ * Rounds are sized to take about ROUND_MS: a call that arrives for an org
+ * with nothing in flight waits at most about one round, however long the
+ * other orgs' backlogs, while a busy system admits up to --admit-batch
+ * calls per transaction. */
 #include "core/clock.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -11,6 +16,9 @@
 #include "scheduler/scheduler_int.h"
 
 #include <stdio.h>
+
+#define ROUND_MS 25
+#define ROUND_MIN 20
 
 void *od_admission_main(void *arg) {
     const od_worker_arg_t *a = arg;
@@ -24,7 +32,8 @@ void *od_admission_main(void *arg) {
         *a->stop = 1;
         return NULL;
     }
-    int64_t last_reap = 0;
+    int64_t last_reap = 0, last_warn = 0;
+    int size = ROUND_MIN;
     while (!*a->stop) {
         int n = 0;
         if (!od_db_alive(db)) {
@@ -33,24 +42,41 @@ void *od_admission_main(void *arg) {
                 continue;
             }
         }
-        if (od_repo_admit(db, (int)conf->admit_batch, &n)) {
-            /* a deadlock with another scheduler, or the database is away */
-            od_logkv(OD_LOG_DEBUG, "admission round failed", "err", od_db_error(db),
-                     (const char *)NULL);
+        int64_t t0 = od_clock_mono_ms();
+        if (od_repo_admit(db, size, &n)) {
+            /* a deadlock with another scheduler, or the database is away:
+             * worth a warning at most every 10 s */
+            int quiet = od_clock_mono_ms() - last_warn < 10000;
+            od_logkv(quiet ? OD_LOG_DEBUG : OD_LOG_WARN, "admission round failed", "err",
+                     od_db_error(db), (const char *)NULL);
+            if (!quiet) last_warn = od_clock_mono_ms();
             od_clock_sleep_ms(100);
             continue;
         }
         if (od_clock_mono_ms() - last_reap >= 1000) {
-            int lost = 0;
-            if (od_repo_reap(db, conf->common.topic_reports, (int)conf->dialer_lost_s, 1000, &lost) == OD_OK && lost) {
+            int lost = 0, folded = 0;
+            if (od_repo_reap(db, conf->common.topic_reports, (int)conf->dialer_lost_s, 1000,
+                             &lost) == OD_OK &&
+                lost) {
                 char s[16];
                 snprintf(s, sizeof s, "%d", lost);
                 od_logkv(OD_LOG_WARN, "calls of silent dialers ended (DIALER_LOST)", "count", s,
                          (const char *)NULL);
             }
+            /* orgs with nothing queued see their balance within a second */
+            if (od_repo_fold_orgs(db, &folded) != OD_OK)
+                od_logkv(OD_LOG_DEBUG, "folding settled credit failed", "err", od_db_error(db),
+                         (const char *)NULL);
             last_reap = od_clock_mono_ms();
         }
-        if (n < conf->admit_batch) od_db_wait_notify(db, 250);
+        int64_t took = od_clock_mono_ms() - t0;
+        if (took > ROUND_MS)
+            size = size * ROUND_MS / (int)took;
+        else if (n >= size / 2 && took < ROUND_MS / 2)
+            size *= 2;
+        if (size < ROUND_MIN) size = ROUND_MIN;
+        if (size > conf->admit_batch) size = (int)conf->admit_batch;
+        if (n == 0) od_db_wait_notify(db, 250);
     }
     od_db_close(db);
     return NULL;

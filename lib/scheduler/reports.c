@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#define REPORTS_BATCH 25
+#define REPORTS_BATCH 200
 #define MAX_PARTITIONS 1024
 
 static void log_skipped(const char *why, void *ctx) {

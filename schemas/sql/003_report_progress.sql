@@ -43,44 +43,5 @@ LANGUAGE sql STABLE AS $$
       FROM report_progress WHERE topic = p_topic
 $$;
 
--- Dial work still in the outbox has not reached any dialer yet: its call
--- cannot be silent.
-CREATE INDEX outbox_dial_call ON outbox (call_id) WHERE kind = 'dial';
-
--- Calls whose dialer went silent end failed with DIALER_LOST, freeing
--- their hold, lock and slot; an answered call is billed up to its last
--- heartbeat. Silent means: no heartbeat for p_silence before the time up
--- to which every report has been read.
-CREATE FUNCTION od_reap(p_topic text, p_silence interval, p_max integer) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    c calls;
-    ids uuid[];
-    through timestamptz := least(od_reports_through(p_topic), clock_timestamp());
-    n integer := 0;
-BEGIN
-    IF through IS NULL THEN
-        RETURN 0; -- reports may be waiting unread: do not guess
-    END IF;
-    SELECT array_agg(call_id) INTO ids FROM (
-        SELECT call_id FROM calls l
-         WHERE status IN ('initiated', 'ringing', 'answered', 'in_progress')
-           AND heartbeat_at < through - p_silence
-           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'dial' AND o.call_id = l.call_id)
-         ORDER BY heartbeat_at LIMIT p_max FOR UPDATE SKIP LOCKED) x;
-    IF ids IS NULL THEN
-        RETURN 0;
-    END IF;
-    -- Orgs in id order, as od_reports does (no deadlock).
-    PERFORM 1 FROM orgs WHERE id IN (SELECT org_id FROM calls WHERE call_id = ANY (ids))
-     ORDER BY id FOR UPDATE;
-    FOR c IN SELECT * FROM calls WHERE call_id = ANY (ids) ORDER BY heartbeat_at LOOP
-        c.ended_at := c.heartbeat_at;
-        UPDATE calls SET ended_at = c.heartbeat_at WHERE call_id = c.call_id;
-        PERFORM od_finish(c, 'failed', 'DIALER_LOST',
-                          'no heartbeat from the dialer since ' || od_ts(c.heartbeat_at));
-        n := n + 1;
-    END LOOP;
-    RETURN n;
-END
-$$;
+-- od_reap, which reads this, is redefined in version 4 with per-dialer
+-- liveness.

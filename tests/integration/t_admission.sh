@@ -21,7 +21,7 @@ req exact e2 +15551110002 '"max_duration_seconds":30' | submit
 wait_status 10 exact e2 queued || not_ok "e2 taken in"
 req exact e3 +15551110003 '"max_duration_seconds":120' | submit
 check "hold of exactly the balance admitted" "$(sql "SELECT hold_millicents FROM calls WHERE request_id='e1'")" 1200
-check "available balance is 0 while held" "$(sql "SELECT balance_millicents || '/' || held_millicents FROM orgs WHERE id='exact'")" 0/1200
+check "available balance is 0 while held" "$(sql "SELECT balance_millicents || '/' || held_millicents FROM org_credit WHERE id='exact'")" 0/1200
 check "the next call waits while the first holds the credit" "$(status exact e2)" queued
 wait_status 20 exact e2 completed || not_ok "e2 admitted once e1 settled, and completed"
 check "e2 admitted only after e1 ended" \
@@ -32,7 +32,7 @@ check "a hold larger than all the org's credit is INSUFFICIENT_BALANCE" \
 # talk 1 s -> 6 s billable (increment) -> 1200 * 6 / 60 = 120 each.
 check "billable seconds rounded up to the increment" "$(sql "SELECT billable_seconds FROM calls WHERE request_id='e1'")" 6
 check "cost settled" "$(sql "SELECT cost_millicents || ' ' || credit_status FROM calls WHERE request_id='e1'")" "120 settled"
-check "balance after both settled" "$(sql "SELECT balance_millicents || '/' || held_millicents FROM orgs WHERE id='exact'")" 960/0
+check "balance after both settled" "$(sql "SELECT balance_millicents || '/' || held_millicents FROM org_credit WHERE id='exact'")" 960/0
 check "ledger: grant, then a hold and a release per call" \
   "$(sql "SELECT string_agg(kind || ':' || amount_millicents, ',' ORDER BY id) FROM ledger WHERE org_id='exact'")" \
   "grant:1200,hold:-1200,release:1080,hold:-600,release:480"

@@ -11,7 +11,7 @@
  *            "dup": false}                     (send every report twice)
  *
  * Without "test" the call rings 0 ms, talks 1 s, completes at once. Live
- * calls get heartbeats each second and end early on a cancel. It logs one
+ * calls get heartbeats every 2 s and end early on a cancel. It logs one
  * line per call to stdout: "<call_id> <attempt> dialed|canceled". */
 #include "core/clock.h"
 #include "core/config.h"
@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
                 end_live(i, NULL);
             else
                 i++;
-        if (now - last_hb >= 1000) {
+        if (now - last_hb >= 2000) {
             json_t *calls = json_array();
             for (int i = 0; i < nlive; i++)
                 if (!live[i].silent)
