@@ -17,7 +17,7 @@
 
 #include <stdio.h>
 
-#define ROUND_MS 25
+#define ROUND_MS 20
 #define ROUND_MIN 20
 
 void *od_admission_main(void *arg) {

@@ -53,7 +53,7 @@ const od_opt_t od_scheduler_opts[] = {
     {"roles", "OUTDIAL_ROLES", OD_OPT_STRING, "intake,admission,reports,relay",
      "what this process does, comma-separated (scale each apart if you like)", F(roles)},
     {"admit-batch", "OUTDIAL_ADMIT_BATCH", OD_OPT_INT, "1000",
-     "most calls admitted in one database transaction (rounds adapt to take ~25 ms)",
+     "most calls admitted in one database transaction (rounds adapt to take ~20 ms)",
      F(admit_batch)},
     {"dialer-lost-seconds", "OUTDIAL_DIALER_LOST_SECONDS", OD_OPT_INT, "12",
      "a call whose dialer is silent this long ends failed (DIALER_LOST)", F(dialer_lost_s)},
