@@ -1,8 +1,7 @@
 /* Admission loop: calls od_admit() (schemas/sql/004_admit_sets.sql) while
  * it finds work, then whenever calls are queued or resources are freed
  * (NOTIFY outdial_queue), and at least every 250 ms for calls that wait on
- * time (not_before, CPS tokens); once a second it ends the calls of
- * dialers gone silent and folds settled credit into idle orgs. Every rule is kept in the database
+ * time (not_before, CPS tokens). Every rule is kept in the database
  * under row locks, so any number of schedulers may run this loop at once.
  *
  * Rounds are sized to take about ROUND_MS: a call that arrives for an org
@@ -32,7 +31,7 @@ void *od_admission_main(void *arg) {
         *a->stop = 1;
         return NULL;
     }
-    int64_t last_reap = 0, last_warn = 0;
+    int64_t last_warn = 0;
     int size = ROUND_MIN;
     while (!*a->stop) {
         int n = 0;
@@ -52,22 +51,6 @@ void *od_admission_main(void *arg) {
             if (!quiet) last_warn = od_clock_mono_ms();
             od_clock_sleep_ms(100);
             continue;
-        }
-        if (od_clock_mono_ms() - last_reap >= 1000) {
-            int lost = 0, folded = 0;
-            if (od_repo_reap(db, conf->common.topic_reports, (int)conf->dialer_lost_s, 1000,
-                             &lost) == OD_OK &&
-                lost) {
-                char s[16];
-                snprintf(s, sizeof s, "%d", lost);
-                od_logkv(OD_LOG_WARN, "calls of silent dialers ended (DIALER_LOST)", "count", s,
-                         (const char *)NULL);
-            }
-            /* orgs with nothing queued see their balance within a second */
-            if (od_repo_fold_orgs(db, &folded) != OD_OK)
-                od_logkv(OD_LOG_DEBUG, "folding settled credit failed", "err", od_db_error(db),
-                         (const char *)NULL);
-            last_reap = od_clock_mono_ms();
         }
         int64_t took = od_clock_mono_ms() - t0;
         if (took > ROUND_MS)

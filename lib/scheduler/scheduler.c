@@ -55,13 +55,13 @@ const od_opt_t od_scheduler_opts[] = {
     {"admit-batch", "OUTDIAL_ADMIT_BATCH", OD_OPT_INT, "1000",
      "most calls admitted in one database transaction (rounds adapt to take ~20 ms)",
      F(admit_batch)},
-    {"dialer-lost-seconds", "OUTDIAL_DIALER_LOST_SECONDS", OD_OPT_INT, "12",
+    {"dialer-lost-seconds", "OUTDIAL_DIALER_LOST_SECONDS", OD_OPT_INT, "10",
      "a call whose dialer is silent this long ends failed (DIALER_LOST)", F(dialer_lost_s)},
     {"relay-batch", "OUTDIAL_RELAY_BATCH", OD_OPT_INT, "5000",
      "most events the relay publishes per round", F(relay_batch)},
     {"create-topics", "OUTDIAL_CREATE_TOPICS", OD_OPT_BOOL, "true",
      "create missing topics at start", F(create_topics)},
-    {"topic-partitions", "OUTDIAL_TOPIC_PARTITIONS", OD_OPT_INT, "12",
+    {"topic-partitions", "OUTDIAL_TOPIC_PARTITIONS", OD_OPT_INT, "10",
      "partitions of topics created at start", F(topic_partitions)},
     {"health-file", "OUTDIAL_HEALTH_FILE", OD_OPT_STRING, NULL,
      "file touched each loop while healthy (for liveness probes)", F(health_file)},
@@ -96,10 +96,11 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
     }
     int rc = 0;
     od_relay_t *relay = NULL;
-    od_worker_t *admission = NULL, *reports = NULL;
+    od_worker_t *admission = NULL, *housekeeping = NULL, *reports = NULL;
     if (od_scheduler_has_role(conf, "relay") && !(relay = od_relay_start(conf, stop))) rc = 1;
     if (!rc && od_scheduler_has_role(conf, "admission") &&
-        !(admission = od_worker_start(od_admission_main, conf, stop)))
+        (!(admission = od_worker_start(od_admission_main, conf, stop)) ||
+         !(housekeeping = od_worker_start(od_housekeeping_main, conf, stop))))
         rc = 1;
     if (!rc && od_scheduler_has_role(conf, "reports") &&
         !(reports = od_worker_start(od_reports_main, conf, stop)))
@@ -111,6 +112,7 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
             od_clock_sleep_ms(100);
     *stop = 1;
     od_worker_join(admission);
+    od_worker_join(housekeeping);
     od_worker_join(reports);
     od_relay_join(relay);
     return rc;

@@ -26,9 +26,13 @@ od_worker_t *od_worker_start(void *(*fn)(void *), const od_scheduler_conf_t *con
                              volatile sig_atomic_t *stop);
 void od_worker_join(od_worker_t *w);
 
-/* Admission (admission.c): admits queued calls, expires old ones, ends
- * calls of lost dialers. Several schedulers run it at once. */
+/* Admission (admission.c): admits queued calls, expires old ones. Several
+ * schedulers run it at once. */
 void *od_admission_main(void *arg);
+
+/* Housekeeping (housekeeping.c), with the admission role: ends calls of
+ * lost dialers and folds settled credit into idle orgs, once a second. */
+void *od_housekeeping_main(void *arg);
 
 /* Reports (reports.c): applies dialer reports and heartbeats. */
 void *od_reports_main(void *arg);

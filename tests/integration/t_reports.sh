@@ -68,7 +68,7 @@ req capped after +15556660006 | submit
 wait_status 20 capped lost failed || not_ok "lost call failed"
 check "lost call's code" "$(sql "SELECT error_code || ' ' || credit_status FROM calls WHERE request_id='lost'")" "DIALER_LOST released"
 lost_for=$(sql "SELECT extract(epoch FROM e.occurred_at - c.admitted_at) FROM calls c JOIN call_events e USING (call_id) WHERE c.request_id='lost' AND e.type='call.failed'")
-check "ended within lost-seconds + 4 s" "$(echo "$lost_for < 7" | bc)" 1
+check "ended within lost-seconds + 5 s" "$(echo "$lost_for < 8" | bc)" 1
 wait_status 20 capped after completed && ok "its slot and destination were freed for the next call" || not_ok "after completed"
 
 # --- a cancel racing an answer: one end, whichever wins ----------------
