@@ -120,6 +120,14 @@ BEGIN
 END
 $$;
 
+-- A trunk's CPS tokens at `at`: its bucket refilled at cps per second
+-- since tokens_at, never above cps (full when never used).
+CREATE FUNCTION od_trunk_tokens(t trunks, at timestamptz) RETURNS float8
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT least(t.cps::float8, coalesce(t.tokens, t.cps)
+                 + extract(epoch FROM at - coalesce(t.tokens_at, at)) * t.cps)
+$$;
+
 -- A round's candidates (one per call looked at), private to the session.
 CREATE FUNCTION od_admit_scratch() RETURNS void
 LANGUAGE plpgsql AS $$
@@ -215,7 +223,8 @@ BEGIN
                           AND nm.outbound_enabled;
 
     -- Those that can never go end now (rare: one at a time).
-    FOR p IN SELECT call_id, problem FROM od_cand WHERE problem IS NOT NULL ORDER BY call_id LOOP
+    FOR p IN SELECT call_id, problem, hold FROM od_cand WHERE problem IS NOT NULL
+              ORDER BY call_id LOOP
         SELECT * INTO qc FROM calls WHERE call_id = p.call_id;
         IF p.problem = 'expired' THEN
             PERFORM od_end_queued(qc, 'expired', NULL, NULL);
@@ -225,7 +234,7 @@ BEGIN
         ELSIF p.problem = 'INSUFFICIENT_BALANCE' THEN
             PERFORM od_end_queued(qc, 'rejected', 'INSUFFICIENT_BALANCE',
                 format('the hold of %s millicents exceeds the org''s credit of %s',
-                       (SELECT hold FROM od_cand WHERE call_id = qc.call_id),
+                       p.hold,
                        (SELECT balance_millicents + held_millicents FROM orgs
                          WHERE id = qc.org_id)));
         ELSE
@@ -261,10 +270,7 @@ BEGIN
     UPDATE od_cand x SET verdict = 'wait' FROM (
         SELECT k.call_id, row_number() OVER (PARTITION BY k.trunk_id
                                              ORDER BY k.org_pos, k.queue_seq) AS rank,
-               least(t.max_concurrent - t.in_flight,
-                     floor(least(t.cps::float8, coalesce(t.tokens, t.cps)
-                                 + extract(epoch FROM now_ts - coalesce(t.tokens_at, now_ts))
-                                   * t.cps))) AS room
+               least(t.max_concurrent - t.in_flight, floor(od_trunk_tokens(t, now_ts))) AS room
           FROM od_cand k JOIN trunks t ON t.id = k.trunk_id WHERE k.verdict IS NULL) s
      WHERE s.call_id = x.call_id AND s.rank > s.room;
 
@@ -288,8 +294,7 @@ BEGIN
     at_ts := clock_timestamp();
 
     UPDATE trunks t SET in_flight = t.in_flight + a.n,
-           tokens = least(t.cps::float8, coalesce(t.tokens, t.cps)
-                    + extract(epoch FROM now_ts - coalesce(t.tokens_at, now_ts)) * t.cps) - a.n,
+           tokens = od_trunk_tokens(t, now_ts) - a.n,
            tokens_at = now_ts
       FROM (SELECT trunk_id, count(*) AS n FROM od_cand WHERE verdict = 'admit'
              GROUP BY trunk_id) a
@@ -504,6 +509,19 @@ LANGUAGE sql AS $$
     SELECT count(*)::integer FROM u
 $$;
 
+-- One message from a dialer: a heartbeat, or a report (true if it changed
+-- the call).
+CREATE FUNCTION od_dialer_message(rep json) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF rep->>'type' = 'heartbeat' THEN
+        PERFORM od_heartbeat(rep);
+        RETURN false;
+    END IF;
+    RETURN od_report(rep);
+END
+$$;
+
 -- Reports: as in version 2, without locking org rows (see org_releases).
 -- Each report is applied in a subtransaction only if the batch as a whole
 -- fails: one malformed report is then skipped with its reason.
@@ -523,9 +541,7 @@ BEGIN
      ORDER BY call_id FOR UPDATE;
     BEGIN
         FOREACH rep IN ARRAY reps LOOP
-            IF rep->>'type' = 'heartbeat' THEN
-                PERFORM od_heartbeat(rep);
-            ELSIF od_report(rep) THEN
+            IF od_dialer_message(rep) THEN
                 applied := applied + 1;
             END IF;
         END LOOP;
@@ -539,9 +555,7 @@ BEGIN
         applied := 0;
         FOREACH rep IN ARRAY reps LOOP
             BEGIN
-                IF rep->>'type' = 'heartbeat' THEN
-                    PERFORM od_heartbeat(rep);
-                ELSIF od_report(rep) THEN
+                IF od_dialer_message(rep) THEN
                     applied := applied + 1;
                 END IF;
             EXCEPTION
