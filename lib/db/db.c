@@ -75,13 +75,13 @@ int od_db__check(od_db_t *db, PGresult *res, int keep) {
         return OD_OK;
     }
     set_err(db, res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    PQclear(res);
-    if (PQstatus(db->conn) != CONNECTION_OK) return OD_ERR_DB;
     /* Class 40 (deadlock, serialization), 57P (shutdown), 08 (connection):
-     * worth trying again. */
-    if (!state || !strncmp(state, "40", 2) || !strncmp(state, "57P", 3) || !strncmp(state, "08", 2))
-        return OD_ERR_DB;
+     * worth trying again. Decided before PQclear frees the SQLSTATE. */
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int retry =
+        !state || !strncmp(state, "40", 2) || !strncmp(state, "57P", 3) || !strncmp(state, "08", 2);
+    PQclear(res);
+    if (PQstatus(db->conn) != CONNECTION_OK || retry) return OD_ERR_DB;
     return OD_ERR_INVALID;
 }
 
