@@ -11,8 +11,11 @@
 struct od_kafka_consumer {
     rd_kafka_t *rk;
     int paused;
-    int64_t fetching_since; /* monotonic ms of the last assignment or resume */
-    int64_t *last_ts;       /* by partition: timestamp of the last message polled */
+    /* By partition: the timestamp of the last message polled (ever); the
+     * offset after it and whether the partition's end has been fetched
+     * (this assignment and since the last pause only; -1 and 0 if not). */
+    int64_t *last_ts, *next_off;
+    unsigned char *fetched;
     int nlast;
 };
 
@@ -68,6 +71,15 @@ static void pause_all(rd_kafka_t *rk, int paused) {
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* A position or a fetch from an earlier assignment, or from before a
+ * pause, says nothing about now. */
+static void forget_positions(od_kafka_consumer_t *c) {
+    for (int i = 0; i < c->nlast; i++) {
+        c->next_off[i] = -1;
+        c->fetched[i] = 0;
+    }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     od_kafka_consumer_t *c = opaque;
@@ -81,20 +93,38 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
         od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
     }
-    c->fetching_since = od_clock_mono_ms();
+    forget_positions(c);
 }
 
-static void note_timestamp(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
-    if (m->partition < 0) return;
-    if (m->partition >= c->nlast) {
-        int n = m->partition + 16;
-        c->last_ts = realloc(c->last_ts, (size_t)n * sizeof *c->last_ts);
-        for (int i = c->nlast; i < n; i++)
-            c->last_ts[i] = -1;
-        c->nlast = n;
+/* Makes room for partition p in the per-partition arrays. */
+static void grow(od_kafka_consumer_t *c, int32_t p) {
+    if (p < c->nlast) return;
+    int n = p + 16;
+    c->last_ts = realloc(c->last_ts, (size_t)n * sizeof *c->last_ts);
+    c->next_off = realloc(c->next_off, (size_t)n * sizeof *c->next_off);
+    c->fetched = realloc(c->fetched, (size_t)n);
+    for (int i = c->nlast; i < n; i++) {
+        c->last_ts[i] = c->next_off[i] = -1;
+        c->fetched[i] = 0;
     }
+    c->nlast = n;
+}
+
+static void note_polled(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
+    if (m->partition < 0) return;
+    grow(c, m->partition);
+    c->next_off[m->partition] = m->offset + 1;
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
     if (ts > c->last_ts[m->partition]) c->last_ts[m->partition] = ts;
+}
+
+/* A partition end: everything up to m->offset has been polled, and this
+ * assignment's fetcher keeps the partition's high watermark current. */
+static void note_end(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
+    if (m->partition < 0) return;
+    grow(c, m->partition);
+    c->next_off[m->partition] = m->offset;
+    c->fetched[m->partition] = 1;
 }
 
 od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, char *errstr,
@@ -118,6 +148,7 @@ od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, c
         set(conf, "heartbeat.interval.ms", "1000", errstr, n) ||
         set(conf, "max.poll.interval.ms", "300000", errstr, n) ||
         set(conf, "allow.auto.create.topics", "true", errstr, n) ||
+        set(conf, "enable.partition.eof", cc->track_progress ? "true" : "false", errstr, n) ||
         set_extra(conf, cc->extra, errstr, n))
         goto fail;
     rd_kafka_conf_set_log_cb(conf, log_cb);
@@ -147,22 +178,27 @@ fail:
 int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, int max,
                                  int timeout_ms, int batch_ms) {
     int got = 0;
-    int64_t deadline = 0;
+    int64_t first_by = od_clock_mono_ms() + timeout_ms, deadline = 0;
     while (got < max) {
-        int wait = got == 0 ? timeout_ms : (int)(deadline - od_clock_mono_ms());
+        int wait = (int)((got == 0 ? first_by : deadline) - od_clock_mono_ms());
         if (got > 0 && wait <= 0) break;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait < 0 ? 0 : wait);
         if (!m) break;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) { /* only with track_progress */
+            note_end(c, m);
+            rd_kafka_message_destroy(m);
+            if (got == 0 && wait <= 0) break;
+            continue;
+        }
         if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                od_logkv(OD_LOG_WARN, rd_kafka_message_errstr(m), "kafka_error",
-                         rd_kafka_err2name(m->err), (const char *)NULL);
+            od_logkv(OD_LOG_WARN, rd_kafka_message_errstr(m), "kafka_error",
+                     rd_kafka_err2name(m->err), (const char *)NULL);
             rd_kafka_message_destroy(m);
             if (got == 0) break;
             continue;
         }
         if (got == 0) deadline = od_clock_mono_ms() + batch_ms;
-        note_timestamp(c, m);
+        note_polled(c, m);
         od_kafka_msg_t *o = &out[got++];
         o->topic = rd_kafka_topic_name(m->rkt);
         o->partition = m->partition;
@@ -203,7 +239,7 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused) {
     if (c->paused == paused) return;
     c->paused = paused;
     pause_all(c->rk, paused);
-    c->fetching_since = od_clock_mono_ms();
+    forget_positions(c);
 }
 
 int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic) {
@@ -220,45 +256,24 @@ int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic
 
 int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *out_parts, int64_t *out_through,
                                int max) {
-    rd_kafka_topic_partition_list_t *parts = NULL, *unknown = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(c->rk, &parts) || !parts) return 0;
-    rd_kafka_position(c->rk, parts);
-    /* Nothing polled since the assignment: start from the committed offset. */
-    for (int i = 0; i < parts->cnt; i++) {
-        if (parts->elems[i].offset >= 0) continue;
-        if (!unknown) unknown = rd_kafka_topic_partition_list_new(parts->cnt);
-        rd_kafka_topic_partition_list_add(unknown, parts->elems[i].topic,
-                                          parts->elems[i].partition);
-    }
-    if (unknown && rd_kafka_committed(c->rk, unknown, 2000)) {
-        rd_kafka_topic_partition_list_destroy(unknown);
-        unknown = NULL;
-    }
     int64_t now = od_clock_now_ms();
-    /* Cached high watermarks are as fresh as the last fetch: trusted only
-     * after fetching has run for a while since an assignment or a pause. */
-    int fresh = !c->paused && od_clock_mono_ms() - c->fetching_since >= 2000;
     int n = 0;
     for (int i = 0; i < parts->cnt && n < max; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int64_t pos = tp->offset, lo = -1, hi = -1;
-        if (pos < 0 && unknown) {
-            rd_kafka_topic_partition_t *u =
-                rd_kafka_topic_partition_list_find(unknown, tp->topic, tp->partition);
-            if (u) pos = u->offset;
-        }
-        rd_kafka_get_watermark_offsets(c->rk, tp->topic, tp->partition, &lo, &hi);
-        int64_t through = -1;
-        if (fresh && hi >= 0 && (pos >= hi || (pos < 0 && lo >= 0 && lo == hi)))
+        int32_t p = tp->partition;
+        int64_t lo = -1, hi = -1, through = -1;
+        rd_kafka_get_watermark_offsets(c->rk, tp->topic, p, &lo, &hi);
+        if (p < c->nlast && c->fetched[p] && !c->paused && hi >= 0 && c->next_off[p] >= hi)
             through = now; /* read to the end as of the last fetch */
-        else if (tp->partition < c->nlast && c->last_ts[tp->partition] >= 0)
-            through = c->last_ts[tp->partition];
+        else if (p < c->nlast && c->last_ts[p] >= 0)
+            through = c->last_ts[p];
         if (through < 0) continue;
-        out_parts[n] = tp->partition;
+        out_parts[n] = p;
         out_through[n] = through - OD_KAFKA_PROGRESS_MARGIN_MS;
         n++;
     }
-    if (unknown) rd_kafka_topic_partition_list_destroy(unknown);
     rd_kafka_topic_partition_list_destroy(parts);
     return n;
 }
@@ -268,6 +283,8 @@ void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
     free(c->last_ts);
+    free(c->next_off);
+    free(c->fetched);
     free(c);
 }
 

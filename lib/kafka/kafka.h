@@ -37,7 +37,8 @@ typedef struct {
     const char *topic;
     int from_beginning; /* where a group without offsets starts */
     const char *client_id;
-    const char *extra; /* "k=v,k=v" librdkafka settings, may be NULL */
+    const char *extra;  /* "k=v,k=v" librdkafka settings, may be NULL */
+    int track_progress; /* for od_kafka_consumer_progress (partition ends) */
 } od_kafka_consumer_conf_t;
 
 /* Creates a consumer subscribed to conf->topic. Returns NULL with a message
@@ -67,15 +68,16 @@ void od_kafka_consumer_pause(od_kafka_consumer_t *c, int paused);
 /* The partition count of `topic` (from metadata; -1 if unknown). */
 int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic);
 
-/* How far this member has read the partitions it owns: every message
- * produced before through_ms[i] (ms since the epoch) in partition parts[i]
- * has been returned by a poll. Fills up to max, for the owned partitions
- * whose progress is known:
- * a partition read to its high watermark is read through now, one with a
- * backlog through the timestamp of the last message polled from it, less
+/* How far this member has read the partitions it owns (needs
+ * track_progress): every message produced before through_ms[i] (ms since
+ * the epoch) in partition parts[i] has been returned by a poll. Fills up
+ * to max, for the owned partitions whose progress is known: one read to
+ * its high watermark is read through now; one with a backlog, through the
+ * timestamp of the last message polled from it; each less
  * OD_KAFKA_PROGRESS_MARGIN_MS for fetch latency and producers' clocks.
- * A partition just assigned is known once a fetch or a message tells.
- * Call it when everything polled has been handled. Returns the count. */
+ * A high watermark counts only once this assignment has fetched the
+ * partition to its end (a cached one may predate the assignment). Call it
+ * when everything polled has been handled. Returns the count. */
 #define OD_KAFKA_PROGRESS_MARGIN_MS 1000
 int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *parts, int64_t *through_ms,
                                int max);

@@ -45,7 +45,8 @@ void *od_reports_main(void *arg) {
                                    .topic = conf->common.topic_reports,
                                    .from_beginning = 1,
                                    .client_id = "outdial-scheduler-reports",
-                                   .extra = conf->common.kafka_extra};
+                                   .extra = conf->common.kafka_extra,
+                                   .track_progress = 1};
     od_db_t *db = od_db_connect(conf->common.pg_dsn, "outdial-reports", err, sizeof err);
     od_kafka_consumer_t *k = db ? od_kafka_consumer_new(&cc, err, sizeof err) : NULL;
     if (!k) {
