@@ -102,3 +102,16 @@ void od_buf_printf(od_buf_t *b, const char *fmt, ...) {
     va_end(ap);
     b->len += (size_t)n;
 }
+
+void od_buf_base64url(od_buf_t *b, const void *s, size_t n) {
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const unsigned char *p = s;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        od_buf_putc(b, a[v >> 18 & 63]);
+        od_buf_putc(b, a[v >> 12 & 63]);
+        if (i + 1 < n) od_buf_putc(b, a[v >> 6 & 63]);
+        if (i + 2 < n) od_buf_putc(b, a[v & 63]);
+    }
+}

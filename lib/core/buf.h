@@ -28,6 +28,9 @@ void od_buf_pg_array_elem_n(od_buf_t *b, const char *s, size_t n);
  * characters escaped. */
 void od_buf_json_str(od_buf_t *b, const char *s);
 
+/* Appends the n bytes at s in base64url (RFC 4648 section 5), unpadded. */
+void od_buf_base64url(od_buf_t *b, const void *s, size_t n);
+
 /* Appends printf-formatted text. */
 void od_buf_printf(od_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -4,9 +4,11 @@
 #include "core/log.h"
 
 #include <librdkafka/rdkafka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct od_kafka_consumer {
     rd_kafka_t *rk;
@@ -17,6 +19,7 @@ struct od_kafka_consumer {
     int64_t *last_ts, *next_off;
     unsigned char *fetched;
     int nlast;
+    int wake[2]; /* pipe written by librdkafka when messages arrive; -1 if unused */
 };
 
 struct od_kafka_producer {
@@ -148,6 +151,9 @@ od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, c
         set(conf, "heartbeat.interval.ms", "1000", errstr, n) ||
         set(conf, "max.poll.interval.ms", "300000", errstr, n) ||
         set(conf, "allow.auto.create.topics", "true", errstr, n) ||
+        /* a broker that cannot wake a waiting fetch (the embedded one)
+         * answers after this long: keep it short, dial work is urgent */
+        set(conf, "fetch.wait.max.ms", "100", errstr, n) ||
         set(conf, "enable.partition.eof", cc->track_progress ? "true" : "false", errstr, n) ||
         set_extra(conf, cc->extra, errstr, n))
         goto fail;
@@ -278,10 +284,36 @@ int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *out_parts, int64
     return n;
 }
 
+int od_kafka_consumer_wake_fd(od_kafka_consumer_t *c) {
+    if (c->wake[0] > 0) return c->wake[0];
+    if (pipe(c->wake) != 0) return -1;
+    for (int i = 0; i < 2; i++)
+        fcntl(c->wake[i], F_SETFL, fcntl(c->wake[i], F_GETFL) | O_NONBLOCK);
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c->rk);
+    rd_kafka_queue_io_event_enable(q, c->wake[1], "1", 1);
+    rd_kafka_queue_destroy(q);
+    return c->wake[0];
+}
+
+void od_kafka_consumer_wake_clear(od_kafka_consumer_t *c) {
+    char buf[64];
+    while (c->wake[0] > 0 && read(c->wake[0], buf, sizeof buf) > 0) {
+    }
+}
+
 void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     if (!c) return;
+    if (c->wake[0] > 0) {
+        rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c->rk);
+        rd_kafka_queue_io_event_enable(q, -1, NULL, 0);
+        rd_kafka_queue_destroy(q);
+    }
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
+    if (c->wake[0] > 0) {
+        close(c->wake[0]);
+        close(c->wake[1]);
+    }
     free(c->last_ts);
     free(c->next_off);
     free(c->fetched);

@@ -82,6 +82,14 @@ int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic
 int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *parts, int64_t *through_ms,
                                int max);
 
+/* A descriptor that becomes readable when messages arrive, for callers
+ * that run their own event loop (the dialer). It signals only the change
+ * from empty to not empty: after it fires, call
+ * od_kafka_consumer_wake_clear(), then poll with timeout 0 until a poll
+ * returns fewer than asked for. Returns -1 on failure. */
+int od_kafka_consumer_wake_fd(od_kafka_consumer_t *c);
+void od_kafka_consumer_wake_clear(od_kafka_consumer_t *c);
+
 /* Commits stored offsets, leaves the group and frees. NULL is a no-op. */
 void od_kafka_consumer_destroy(od_kafka_consumer_t *c);
 

@@ -143,3 +143,55 @@ stored_once() {
   check "one call per request" "$(sql 'SELECT count(DISTINCT (org_id, request_id)) FROM calls')" "$1"
   check "exactly one first event per call" "$(sql 'SELECT count(*) FROM call_events')" "$1"
 }
+
+# ---- SIP: SIPp as carrier and agent, and the real dialer ----------------
+
+# Loopback ports of this test's own SIP peers (carrier, agent, dialer).
+SIP_BASE=$((20000 + ($$ % 3000) * 4))
+CARRIER_PORT=$SIP_BASE AGENT_PORT=$((SIP_BASE + 1)) DIALER_PORT=$((SIP_BASE + 2))
+
+# start_sipp NAME SCENARIO PORT [sipp args]: a SIPp UAS from tests/sipp,
+# logging every message to $T_DIR/NAME.msg.
+start_sipp() {
+  local name=$1 scen=$2 port=$3; shift 3
+  sipp -sf "$OUTDIAL_ROOT/tests/sipp/$scen.xml" -i 127.0.0.1 -p "$port" -nostdin \
+    -trace_msg -message_file "$T_DIR/$name.msg" -trace_err -error_file "$T_DIR/$name.err" \
+    "$@" >"$T_DIR/$name.out" 2>&1 &
+  T_PIDS+=("$!")
+}
+
+# start_sip_dialer NAME [args]: outdial-dialer on DIALER_PORT.
+start_sip_dialer() {
+  local name=$1; shift
+  ${OUTDIAL_TEST_WRAP:-} outdial-dialer --group "d.$T_ID" --dialer-id "$name" \
+    --sip-bind "sip:127.0.0.1:$DIALER_PORT" "$@" >>"$T_DIR/$name.log" 2>&1 &
+  LAST_PID=$!
+  T_PIDS+=("$LAST_PID")
+}
+
+# provision_sip FILE: a fixture with its @CARRIER_PORT@/@AGENT_PORT@ filled in.
+provision_sip() {
+  sed -e "s/@CARRIER_PORT@/$CARRIER_PORT/g" -e "s/@AGENT_PORT@/$AGENT_PORT/g" "$1" > "$T_DIR/prov.json"
+  t_setup_db "$T_DIR/prov.json"
+}
+
+# sip_dialog FILE PATTERN: every message SIPp logged in FILE for the call
+# whose first INVITE contains PATTERN, in order.
+sip_dialog() {
+  local cid
+  cid=$(awk -v RS='-----------------------------------------------' -v pat="$2" '
+    index($0, pat) && /INVITE sip:/ && match($0, /Call-ID: [^\r\n]+/) {
+      print substr($0, RSTART + 9, RLENGTH - 9); exit }' "$1")
+  [ -n "$cid" ] || return 0
+  awk -v RS='-----------------------------------------------' -v cid="Call-ID: $cid" '
+    index($0, cid) { print "-----" $0 }' "$1" | tr -d '\r'
+}
+
+# call_field ORG REQUEST_ID EXPR: one value of the call's row.
+call_field() { sql "SELECT $3 FROM calls WHERE org_id='$1' AND request_id='$2'"; }
+
+# story ORG REQUEST_ID: its event types in order, e.g. queued,initiated,...
+story() {
+  sql "SELECT string_agg(split_part(e.type, '.', 2), ',' ORDER BY e.seq) FROM call_events e
+       JOIN calls c USING (call_id) WHERE c.org_id='$1' AND c.request_id='$2'"
+}

@@ -1,0 +1,436 @@
+/* The dialer's loop: one thread steps the SIP stack, reads dial work when
+ * Kafka signals some, paces INVITEs per trunk, heartbeats the calls it
+ * holds, and drains on SIGTERM. */
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "dialer/dialer_int.h"
+#include "kafka/kafka.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define F(field) offsetof(od_dialer_conf_t, field)
+const od_opt_t od_dialer_opts[] = {
+    {"group", "OUTDIAL_DIALER_GROUP", OD_OPT_STRING, "outdial-dialer",
+     "consumer group shared by all dialers", F(group)},
+    {"dialer-id", "OUTDIAL_DIALER_ID", OD_OPT_STRING, NULL,
+     "this dialer's name in reports (default: hostname-pid)", F(dialer_id)},
+    {"sip-bind", "OUTDIAL_SIP_BIND", OD_OPT_STRING, "sip:127.0.0.1:5080",
+     "SIP URI the user agent listens on (UDP and TCP)", F(sip_bind)},
+    {"heartbeat-ms", "OUTDIAL_HEARTBEAT_MS", OD_OPT_INT, "2000",
+     "how often live calls are listed to the schedulers", F(heartbeat_ms)},
+    {"stale-seconds", "OUTDIAL_DIAL_STALE_SECONDS", OD_OPT_INT, "6",
+     "dial work older than this is not dialed (keep below the schedulers' "
+     "dialer-lost-seconds)",
+     F(stale_seconds)},
+    {"agent-answer-ms", "OUTDIAL_AGENT_ANSWER_MS", OD_OPT_INT, "5000",
+     "the agent must answer within this, or the call fails (AGENT_NO_ANSWER)",
+     F(agent_answer_ms)},
+    {"drain-seconds", "OUTDIAL_DRAIN_SECONDS", OD_OPT_INT, "30",
+     "on SIGTERM, live calls may go on this long before they are hung up", F(drain_seconds)},
+    {"max-calls", "OUTDIAL_MAX_CALLS", OD_OPT_INT, "20000",
+     "calls held at once (queued and live); above it, intake pauses", F(max_calls)},
+    {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
+     F(log_level)},
+    OD_OPT_END,
+};
+#undef F
+
+#define RECENT_CANCELS 4096
+#define HEARTBEAT_CHUNK 500 /* calls listed per heartbeat message */
+
+struct od_trunk {
+    char *id;
+    int64_t next_us; /* earliest time (monotonic µs) of its next INVITE */
+    od_call_t *head, *tail;
+};
+
+struct od_dialer {
+    const od_dialer_conf_t *conf;
+    od_sip_t *sip;
+    od_kafka_consumer_t *work;
+    od_kafka_producer_t *out;
+    od_call_t **table; /* by call_id */
+    size_t table_size, ncalls;
+    od_trunk_t *trunks;
+    int ntrunks;
+    struct {
+        char call_id[40];
+        int attempt;
+    } cancels[RECENT_CANCELS]; /* cancels that came before their work */
+    int cancel_next;
+    int kafka_ready, paused;
+};
+
+od_sip_t *od_dialer_sip(od_dialer_t *d) { return d->sip; }
+const od_dialer_conf_t *od_dialer_conf(od_dialer_t *d) { return d->conf; }
+
+static void produce(od_dialer_t *d, const char *topic, const char *key, const char *text,
+                    od_kafka_batch_t *batch) {
+    if (od_kafka_produce(d->out, topic, key, strlen(key), text, strlen(text), NULL, 0, batch))
+        OD_ERROR("report not queued: %s", key);
+}
+
+void od_dialer_report(od_dialer_t *d, const od_call_t *c, json_t *rep) {
+    char *text = json_dumps(rep, JSON_COMPACT);
+    json_decref(rep);
+    if (!text) return;
+    produce(d, d->conf->common.topic_reports, c->w.call_id, text, NULL);
+    free(text);
+}
+
+/* ---- calls by id ---- */
+
+static size_t slot(const od_dialer_t *d, const char *id) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+    return h & (d->table_size - 1);
+}
+
+static od_call_t *find(od_dialer_t *d, const char *id) {
+    for (od_call_t *c = d->table[slot(d, id)]; c; c = c->hnext)
+        if (!strcmp(c->w.call_id, id)) return c;
+    return NULL;
+}
+
+static void insert(od_dialer_t *d, od_call_t *c) {
+    if (d->ncalls * 2 >= d->table_size) {
+        size_t old = d->table_size;
+        od_call_t **prev = d->table;
+        d->table_size *= 2;
+        d->table = calloc(d->table_size, sizeof *d->table);
+        for (size_t i = 0; i < old; i++)
+            for (od_call_t *x = prev[i], *next; x; x = next) {
+                next = x->hnext;
+                size_t k = slot(d, x->w.call_id);
+                x->hnext = d->table[k];
+                d->table[k] = x;
+            }
+        free(prev);
+    }
+    size_t k = slot(d, c->w.call_id);
+    c->hnext = d->table[k];
+    d->table[k] = c;
+    d->ncalls++;
+}
+
+static void unqueue(od_dialer_t *d, od_call_t *c) {
+    for (int i = 0; i < d->ntrunks && c->in_queue; i++) {
+        od_trunk_t *t = &d->trunks[i];
+        for (od_call_t **p = &t->head, *prev = NULL; *p; prev = *p, p = &(*p)->qnext)
+            if (*p == c) {
+                *p = c->qnext;
+                if (t->tail == c) t->tail = prev;
+                c->in_queue = 0;
+                break;
+            }
+    }
+}
+
+/* Forgets the call: out of the table and its queue, memory freed. */
+static void forget(od_dialer_t *d, od_call_t *c) {
+    for (od_call_t **p = &d->table[slot(d, c->w.call_id)]; *p; p = &(*p)->hnext)
+        if (*p == c) {
+            *p = c->hnext;
+            d->ncalls--;
+            break;
+        }
+    unqueue(d, c);
+    od_sip_timer_free(c->timer);
+    od_work_clear(&c->w);
+    free(c->text);
+    free(c->sdp_to_callee);
+    free(c->sdp_to_agent);
+    free(c);
+}
+
+void od_dialer_call_done(od_dialer_t *d, od_call_t *c) { forget(d, c); }
+
+/* ---- pacing: each trunk's INVITEs spaced 1/cps apart ---- */
+
+static od_trunk_t *trunk(od_dialer_t *d, const char *id) {
+    for (int i = 0; i < d->ntrunks; i++)
+        if (!strcmp(d->trunks[i].id, id)) return &d->trunks[i];
+    d->trunks = realloc(d->trunks, (size_t)(d->ntrunks + 1) * sizeof *d->trunks);
+    od_trunk_t *t = &d->trunks[d->ntrunks++];
+    memset(t, 0, sizeof *t);
+    t->id = strdup(id);
+    return t;
+}
+
+static void enqueue(od_dialer_t *d, od_call_t *c) {
+    od_trunk_t *t = trunk(d, c->w.trunk_id);
+    c->qnext = NULL;
+    c->in_queue = 1;
+    if (t->tail)
+        t->tail->qnext = c;
+    else
+        t->head = c;
+    t->tail = c;
+}
+
+/* Starts what is due; returns ms until the next INVITE is due (or 100). */
+static long pace(od_dialer_t *d) {
+    int64_t now = od_clock_mono_ms() * 1000, wait = 100000;
+    for (int i = 0; i < d->ntrunks; i++) {
+        od_trunk_t *t = &d->trunks[i];
+        while (t->head && t->next_us <= now) {
+            od_call_t *c = t->head;
+            t->head = c->qnext;
+            if (!t->head) t->tail = NULL;
+            c->in_queue = 0;
+            int64_t interval = 1000000 / c->w.cps;
+            /* on time: exactly one interval later; late: never closer
+             * than half an interval, so a stall is not made up in a burst */
+            t->next_us = t->next_us + interval > now + interval / 2 ? t->next_us + interval
+                                                                      : now + interval / 2;
+            od_call_start(c);
+        }
+        if (t->head && t->next_us - now < wait) wait = t->next_us - now;
+    }
+    return (long)((wait + 999) / 1000);
+}
+
+/* ---- dial work ---- */
+
+static int canceled_before(od_dialer_t *d, const char *id, int attempt) {
+    for (int i = 0; i < RECENT_CANCELS; i++)
+        if (d->cancels[i].attempt == attempt && !strcmp(d->cancels[i].call_id, id)) return 1;
+    return 0;
+}
+
+static void on_cancel(od_dialer_t *d, json_t *m) {
+    const char *id = json_string_value(json_object_get(m, "call_id"));
+    int attempt = (int)json_integer_value(json_object_get(m, "attempt"));
+    if (!id) return;
+    od_call_t *c = find(d, id);
+    if (c && c->w.attempt == attempt) {
+        od_call_cancel(c);
+        return;
+    }
+    /* its work may follow (handed back by a draining dialer): remember */
+    snprintf(d->cancels[d->cancel_next].call_id, sizeof d->cancels[0].call_id, "%s", id);
+    d->cancels[d->cancel_next].attempt = attempt;
+    d->cancel_next = (d->cancel_next + 1) % RECENT_CANCELS;
+}
+
+static void on_dial(od_dialer_t *d, json_t *m, const char *text, size_t len) {
+    char err[160];
+    od_call_t *c = calloc(1, sizeof *c);
+    c->d = d;
+    int bad = od_work_parse(m, &c->w, err, sizeof err);
+    if (!c->w.call_id[0] || find(d, c->w.call_id)) { /* unusable, or a duplicate */
+        if (!c->w.call_id[0]) OD_WARN("dial work ignored: %s", err);
+        od_work_clear(&c->w);
+        free(c);
+        return;
+    }
+    c->text = strndup(text, len);
+    insert(d, c);
+    int64_t age_ms = od_clock_now_ms() - c->w.admitted_ms;
+    if (bad) {
+        od_call_end_unplaced(c, "failed", "DIAL_WORK_INVALID", err);
+    } else if (canceled_before(d, c->w.call_id, c->w.attempt)) {
+        od_call_end_unplaced(c, "canceled", NULL, "canceled before it was dialed");
+    } else if (age_ms > d->conf->stale_seconds * 1000) {
+        snprintf(err, sizeof err, "dial work reached the dialer %lld ms after admission",
+                 (long long)age_ms);
+        od_call_end_unplaced(c, "failed", "DIAL_WORK_STALE", err);
+    } else {
+        enqueue(d, c);
+    }
+}
+
+static void read_work(od_dialer_t *d) {
+    od_kafka_msg_t msgs[256];
+    int n;
+    if (!d->work) return;
+    od_kafka_consumer_wake_clear(d->work);
+    do {
+        n = od_kafka_consumer_poll_batch(d->work, msgs, 256, 0, 0);
+        for (int i = 0; i < n; i++) {
+            json_t *m = json_loadb(msgs[i].value, msgs[i].len, 0, NULL);
+            const char *type = json_string_value(json_object_get(m, "type"));
+            if (type && !strcmp(type, "dial"))
+                on_dial(d, m, msgs[i].value, msgs[i].len);
+            else if (type && !strcmp(type, "cancel"))
+                on_cancel(d, m);
+            else
+                OD_WARN("dial topic: message at %s/%d/%lld is not dial work", msgs[i].topic,
+                        (int)msgs[i].partition, (long long)msgs[i].offset);
+            json_decref(m);
+        }
+        /* Taken into memory: its calls are ours (heartbeats claim them);
+         * if we die now they end DIALER_LOST rather than dial twice. */
+        od_kafka_consumer_store(d->work, msgs, n);
+        od_kafka_msgs_release(msgs, n);
+    } while (n == 256);
+    int full = (long)d->ncalls >= d->conf->max_calls;
+    if (full != d->paused) {
+        od_kafka_consumer_pause(d->work, full);
+        d->paused = full;
+        OD_INFO("%s dial work: %zu calls held", full ? "pausing" : "resuming", d->ncalls);
+    }
+}
+
+static void on_work_ready(void *arg) { ((od_dialer_t *)arg)->kafka_ready = 1; }
+
+/* ---- heartbeats ---- */
+
+static void heartbeat_open(od_dialer_t *d, od_buf_t *b, const char *at) {
+    od_buf_reset(b);
+    od_buf_puts(b, "{\"type\":\"heartbeat\",\"dialer_id\":");
+    od_buf_json_str(b, d->conf->dialer_id);
+    od_buf_printf(b, ",\"at\":\"%s\",\"calls\":[", at);
+}
+
+static void heartbeat_send(od_dialer_t *d, od_buf_t *b) {
+    od_buf_puts(b, "]}");
+    produce(d, d->conf->common.topic_reports, d->conf->dialer_id, b->data, NULL);
+}
+
+/* Lists the calls held (queued or live), HEARTBEAT_CHUNK per message; one
+ * message even with none, as it proves the dialer alive. */
+static void heartbeat(od_dialer_t *d) {
+    od_buf_t b = {0};
+    char at[40];
+    int n = 0, sent = 0;
+    od_clock_format_rfc3339(od_clock_now_ms(), at, sizeof at);
+    for (size_t i = 0; i < d->table_size; i++)
+        for (od_call_t *c = d->table[i]; c; c = c->hnext) {
+            if (c->state == CALL_ENDED) continue;
+            if (n == 0) heartbeat_open(d, &b, at);
+            od_buf_printf(&b, "%s{\"call_id\":\"%s\",\"attempt\":%d}", n ? "," : "",
+                          c->w.call_id, c->w.attempt);
+            if (++n == HEARTBEAT_CHUNK) {
+                heartbeat_send(d, &b);
+                n = 0;
+                sent++;
+            }
+        }
+    if (n > 0 || sent == 0) {
+        if (n == 0) heartbeat_open(d, &b, at);
+        heartbeat_send(d, &b);
+    }
+    od_buf_free(&b);
+}
+
+/* ---- drain ---- */
+
+/* Puts work not yet started back on the dial topic, marked with when we
+ * let go of it, so another dialer dials it. Returns how many. */
+static int hand_back(od_dialer_t *d) {
+    od_kafka_batch_t batch = {0};
+    char at[40];
+    int n = 0;
+    od_clock_format_rfc3339(od_clock_now_ms(), at, sizeof at);
+    for (int i = 0; i < d->ntrunks; i++)
+        for (od_call_t *c = d->trunks[i].head; c; c = c->qnext) {
+            json_t *m = json_loads(c->text, 0, NULL);
+            json_object_set_new(m, "handed_back_at", json_string(at));
+            char *text = json_dumps(m, JSON_COMPACT);
+            produce(d, d->conf->common.topic_dial, c->w.call_id, text, &batch);
+            free(text);
+            json_decref(m);
+            n++;
+        }
+    od_kafka_producer_wait(d->out, &batch, 10000);
+    for (int i = 0; i < d->ntrunks; i++)
+        while (d->trunks[i].head) {
+            od_call_t *c = d->trunks[i].head;
+            if (batch.failed || batch.pending) /* not handed back: say so */
+                od_call_end_unplaced(c, "failed", "DIALER_SHUTDOWN",
+                                     "the dialer shut down before dialing it");
+            else
+                forget(d, c);
+        }
+    return n;
+}
+
+static void abort_all(od_dialer_t *d) {
+    for (size_t i = 0; i < d->table_size; i++)
+        for (od_call_t *c = d->table[i], *next; c; c = next) {
+            next = c->hnext;
+            od_call_abort(c, "DIALER_SHUTDOWN", "the dialer shut down");
+        }
+}
+
+int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
+    char err[512];
+    od_dialer_t d = {.conf = conf, .table_size = 1024};
+    d.table = calloc(d.table_size, sizeof *d.table);
+    od_kafka_consumer_conf_t cc = {.brokers = conf->common.brokers,
+                                   .group = conf->group,
+                                   .topic = conf->common.topic_dial,
+                                   .from_beginning = 1,
+                                   .client_id = "outdial-dialer",
+                                   .extra = conf->common.kafka_extra};
+    d.sip = od_sip_new(conf->sip_bind, err, sizeof err);
+    if (!d.sip) {
+        OD_ERROR("%s", err);
+        return 1;
+    }
+    d.out = od_kafka_producer_new(conf->common.brokers, "outdial-dialer", conf->common.kafka_extra,
+                                  err, sizeof err);
+    if (d.out) d.work = od_kafka_consumer_new(&cc, err, sizeof err);
+    int fd = d.work ? od_kafka_consumer_wake_fd(d.work) : -1;
+    if (!d.out || !d.work || fd < 0 || od_sip_watch_fd(d.sip, fd, on_work_ready, &d)) {
+        OD_ERROR("kafka: %s", d.out && d.work ? "cannot watch the consumer" : err);
+        od_kafka_consumer_destroy(d.work);
+        od_kafka_producer_destroy(d.out, 1000);
+        od_sip_destroy(d.sip, 1000);
+        return 1;
+    }
+    od_logkv(OD_LOG_INFO, "dialer started", "dialer_id", conf->dialer_id, "sip", conf->sip_bind,
+             "topic", conf->common.topic_dial, (const char *)NULL);
+
+    int64_t next_hb = 0, next_poll = 0, drain_until = 0, give_up = 0;
+    int draining = 0, aborted = 0;
+    for (;;) {
+        long wait = pace(&d);
+        od_sip_step(d.sip, wait < 100 ? wait : 100);
+        int64_t now = od_clock_mono_ms();
+        if (d.work && (d.kafka_ready || now >= next_poll)) { /* and a poll now and then */
+            d.kafka_ready = 0;
+            next_poll = now + 100;
+            read_work(&d);
+        }
+        if (now >= next_hb) {
+            heartbeat(&d);
+            next_hb = now + conf->heartbeat_ms;
+        }
+        od_kafka_producer_wait(d.out, NULL, 0);
+
+        if (*stop && !draining) {
+            draining = 1;
+            *stop = 0; /* a second signal cuts the drain short */
+            int n = hand_back(&d);
+            od_kafka_consumer_destroy(d.work);
+            d.work = NULL;
+            drain_until = now + conf->drain_seconds * 1000;
+            OD_INFO("draining: %d calls handed back, %zu live may run %ld s", n, d.ncalls,
+                    conf->drain_seconds);
+        }
+        if (draining && !aborted && (*stop || now >= drain_until)) {
+            aborted = 1;
+            give_up = now + 5000;
+            OD_INFO("drain over: hanging up %zu calls", d.ncalls);
+            abort_all(&d);
+        }
+        if (draining && (d.ncalls == 0 || (aborted && now >= give_up))) break;
+    }
+    heartbeat(&d);
+    od_kafka_producer_destroy(d.out, 10000);
+    od_sip_destroy(d.sip, 2000);
+    for (int i = 0; i < d.ntrunks; i++)
+        free(d.trunks[i].id);
+    free(d.trunks);
+    free(d.table);
+    OD_INFO("dialer stopped");
+    return 0;
+}

@@ -1,0 +1,111 @@
+/* Dial work (schemas/dial.schema.json) into what the SIP legs need. */
+#include "core/buf.h"
+#include "core/clock.h"
+#include "dialer/dialer_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
+
+/* The host part of a SIP URI ("sip:user@host:port;params" -> "host:port"),
+ * to name the carrier in the request URI; "" if there is none. */
+static void uri_host(const char *uri, char *out, size_t cap) {
+    const char *p = strchr(uri, ':');
+    p = p ? p + 1 : uri;
+    const char *at = strchr(p, '@');
+    if (at) p = at + 1;
+    size_t n = strcspn(p, ";>?");
+    snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+/* A header line carrying `v` as base64url JSON, if present. */
+static void json_header(od_buf_t *b, const char *name, json_t *v) {
+    if (!v || json_is_null(v)) return;
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) return;
+    od_buf_printf(b, "X-Outdial-%s: ", name);
+    od_buf_base64url(b, text, strlen(text));
+    od_buf_puts(b, "\r\n");
+    free(text);
+}
+
+int od_work_parse(json_t *m, od_work_t *w, char *err, size_t errsz) {
+    json_t *trunk = json_object_get(m, "trunk");
+    const char *id = str(m, "call_id"), *to = str(m, "to_number"), *from = str(m, "from_number");
+    const char *agent = str(m, "agent_sip_uri"), *proxy = str(trunk, "proxy");
+    const char *admitted = str(m, "admitted_at"), *claimed = str(m, "handed_back_at");
+    json_int_t attempt = json_integer_value(json_object_get(m, "attempt"));
+    int64_t t = 0;
+    memset(w, 0, sizeof *w);
+    if (!id || strlen(id) >= sizeof w->call_id || attempt < 1) {
+        snprintf(err, errsz, "dial work without call_id or attempt");
+        return -1;
+    }
+    snprintf(w->call_id, sizeof w->call_id, "%s", id);
+    w->attempt = (int)attempt;
+    if (!to || !from || !agent || !proxy || !admitted || od_clock_parse_rfc3339(admitted, &t)) {
+        snprintf(err, errsz, "dial work lacks to_number, from_number, agent_sip_uri, "
+                             "trunk.proxy or admitted_at");
+        return -1;
+    }
+    w->admitted_ms = t;
+    if (claimed && !od_clock_parse_rfc3339(claimed, &t) && t > w->admitted_ms) w->admitted_ms = t;
+    w->ringing_timeout_s = (int)json_integer_value(json_object_get(m, "ringing_timeout_seconds"));
+    w->max_duration_s = (int)json_integer_value(json_object_get(m, "max_duration_seconds"));
+    w->cps = (int)json_integer_value(json_object_get(trunk, "cps"));
+    if (w->ringing_timeout_s < 1 || w->max_duration_s < 1) {
+        snprintf(err, errsz, "dial work without ringing_timeout_seconds or max_duration_seconds");
+        return -1;
+    }
+    if (w->cps < 1) w->cps = 1;
+
+    char host[256];
+    uri_host(proxy, host, sizeof host);
+    od_buf_t b = {0};
+    od_buf_printf(&b, "sip:%s@%s", to, host);
+    w->to = strdup(b.data);
+    od_buf_reset(&b);
+    od_buf_printf(&b, "sip:%s@%s", from, host);
+    w->from = strdup(b.data);
+    w->proxy = strdup(proxy);
+    w->username = dup_or_null(str(trunk, "username"));
+    w->password = dup_or_null(str(trunk, "password"));
+    w->agent_uri = strdup(agent);
+    w->trunk_id = strdup(str(trunk, "id") ? str(trunk, "id") : proxy);
+
+    /* What the agent learns of the call, in headers (docs/dialer.md). */
+    od_buf_reset(&b);
+    od_buf_printf(&b, "X-Outdial-Call-Id: %s\r\nX-Outdial-Attempt: %d\r\n", w->call_id,
+                  w->attempt);
+    if (str(m, "org_id")) od_buf_printf(&b, "X-Outdial-Org-Id: %s\r\n", str(m, "org_id"));
+    if (str(m, "agent_id")) od_buf_printf(&b, "X-Outdial-Agent-Id: %s\r\n", str(m, "agent_id"));
+    od_buf_printf(&b, "X-Outdial-To: %s\r\nX-Outdial-From: %s", to, from);
+    od_buf_puts(&b, "\r\n");
+    json_header(&b, "Context", json_object_get(m, "context"));
+    json_header(&b, "Instructions", json_object_get(m, "instructions"));
+    json_header(&b, "Metadata", json_object_get(m, "metadata"));
+    b.data[b.len - 2] = 0; /* no CRLF after the last line */
+    w->headers = b.data;
+    if (!w->to || !w->from || !w->proxy || !w->agent_uri || !w->trunk_id) {
+        od_work_clear(w);
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void od_work_clear(od_work_t *w) {
+    free(w->to);
+    free(w->from);
+    free(w->proxy);
+    free(w->username);
+    free(w->password);
+    free(w->agent_uri);
+    free(w->trunk_id);
+    free(w->headers);
+    memset(w, 0, sizeof *w);
+}

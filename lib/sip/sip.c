@@ -1,0 +1,398 @@
+/* SIP adapter over sofia-sip's nua, media disabled: the dialer only relays
+ * SDP between legs (third-party call control). */
+#define NUA_MAGIC_T struct od_sip
+#define NUA_HMAGIC_T struct od_leg
+#define SU_ROOT_MAGIC_T struct od_sip
+#define SU_WAKEUP_ARG_T struct od_watch
+#define SU_TIMER_ARG_T struct od_sip_timer
+
+#include "sip/sip.h"
+
+#include "core/log.h"
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_wait.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_AUTH_TRIES 2
+
+struct od_sip {
+    su_home_t home[1];
+    su_root_t *root;
+    nua_t *nua;
+    int nlegs;
+    int shutdown_done;
+};
+
+struct od_watch {
+    void (*fn)(void *);
+    void *arg;
+};
+
+struct od_sip_timer {
+    su_timer_t *t;
+    void (*fn)(void *);
+    void *arg;
+};
+
+typedef enum { L_CALLING, L_ANSWERED, L_UP, L_ENDING } leg_state_t;
+
+struct od_leg {
+    od_sip_t *s;
+    nua_handle_t *nh;
+    od_leg_cb *cb;
+    void *owner;
+    leg_state_t state;
+    int auths, challenge_status, hangup, reinvite_out, reinvite_in;
+    char *username, *password;
+    char *offer; /* the 2xx's offer while unconfirmed: to refuse it on hangup */
+};
+
+static void emit(od_leg_t *leg, od_leg_event_type_t type, int status, const char *phrase,
+                 const sip_t *sip) {
+    od_leg_event_t ev = {type, status, phrase ? phrase : "", NULL, 0, 0};
+    if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
+        ev.sdp = sip->sip_payload->pl_data;
+        ev.sdp_len = sip->sip_payload->pl_len;
+    }
+    if (leg->cb) leg->cb(leg, leg->owner, &ev);
+}
+
+static void leg_free(od_leg_t *leg) {
+    leg->s->nlegs--;
+    free(leg->username);
+    free(leg->password);
+    free(leg->offer);
+    free(leg);
+}
+
+/* The leg is over: tell the owner, then let go of everything. */
+static void leg_gone(od_leg_t *leg) {
+    emit(leg, OD_LEG_GONE, 0, NULL, NULL);
+    nua_handle_bind(leg->nh, NULL);
+    nua_handle_destroy(leg->nh);
+    leg_free(leg);
+}
+
+/* An answer that refuses every stream of `offer` (ports set to 0), to
+ * confirm a 2xx we are about to end. */
+static char *refuse_sdp(const char *offer) {
+    size_t n = strlen(offer);
+    char *out = malloc(n + 32), *o = out;
+    if (!out) return NULL;
+    for (const char *p = offer; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p + 1) : strlen(p);
+        const char *sp;
+        if (!strncmp(p, "m=", 2) && (sp = memchr(p, ' ', len)) != NULL) {
+            const char *rest = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p));
+            memcpy(o, p, (size_t)(sp - p));
+            o += sp - p;
+            memcpy(o, " 0", 2);
+            o += 2;
+            if (rest) {
+                memcpy(o, rest, len - (size_t)(rest - p));
+                o += len - (size_t)(rest - p);
+            } else {
+                *o++ = '\n';
+            }
+        } else {
+            memcpy(o, p, len);
+            o += len;
+        }
+        p += len;
+    }
+    *o = 0;
+    return out;
+}
+
+static void ack_with(nua_handle_t *nh, const char *sdp) {
+    if (sdp)
+        nua_ack(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    else
+        nua_ack(nh, TAG_END());
+}
+
+/* "Digest:\"realm\":user:pass" from the challenge, or 0 if it has no realm. */
+static int auth_string(const msg_auth_t *au, const od_leg_t *leg, char *out, size_t cap) {
+    for (; au; au = au->au_next) {
+        if (!au->au_scheme || !au->au_params) continue;
+        for (const msg_param_t *p = au->au_params; *p; p++)
+            if (!strncasecmp(*p, "realm=", 6)) {
+                int n = snprintf(out, cap, "%s:%s:%s:%s", au->au_scheme, *p + 6, leg->username,
+                                 leg->password ? leg->password : "");
+                return n > 0 && (size_t)n < cap;
+            }
+    }
+    return 0;
+}
+
+static void on_invite_response(od_leg_t *leg, int status, const char *phrase, const sip_t *sip) {
+    if (leg->state != L_CALLING) { /* our re-INVITE */
+        if (status < 200 || !leg->reinvite_out) return;
+        leg->reinvite_out = 0;
+        if (status < 300) ack_with(leg->nh, NULL);
+        emit(leg, OD_LEG_REANSWER, status, phrase, status < 300 ? sip : NULL);
+        return;
+    }
+    if (status < 200) {
+        if (status > 100) emit(leg, OD_LEG_PROVISIONAL, status, phrase, sip);
+        return;
+    }
+    if (status < 300) {
+        leg->state = L_ANSWERED;
+        if (sip && sip->sip_payload && sip->sip_payload->pl_data)
+            leg->offer = strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+        if (leg->hangup) { /* CANCEL crossed the 2xx: confirm, then end */
+            leg->hangup = 0;
+            od_leg_hangup(leg);
+            return;
+        }
+        emit(leg, OD_LEG_ANSWERED, status, phrase, sip);
+        return;
+    }
+    if ((status == 401 || status == 407) && sip) {
+        char auth[512];
+        const msg_auth_t *au = status == 401 ? sip->sip_www_authenticate
+                                             : sip->sip_proxy_authenticate;
+        leg->challenge_status = status;
+        if (leg->username && !leg->hangup && leg->auths < MAX_AUTH_TRIES &&
+            auth_string(au, leg, auth, sizeof auth)) {
+            leg->auths++;
+            nua_authenticate(leg->nh, NUTAG_AUTH(auth), TAG_END());
+            return;
+        }
+        od_leg_event_t ev = {OD_LEG_FAILED, status, phrase, NULL, 0, 1};
+        leg->state = L_ENDING;
+        if (leg->cb) leg->cb(leg, leg->owner, &ev);
+        leg_gone(leg); /* a challenge left unanswered would wait forever */
+        return;
+    }
+    /* 904: the same challenge again, i.e. wrong credentials */
+    od_leg_event_t ev = {OD_LEG_FAILED, status == 904 && leg->challenge_status
+                                            ? leg->challenge_status : status,
+                         phrase ? phrase : "", NULL, 0, status == 904};
+    leg->state = L_ENDING;
+    if (leg->cb) leg->cb(leg, leg->owner, &ev);
+}
+
+static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua, od_sip_t *s,
+                   nua_handle_t *nh, od_leg_t *leg, sip_t const *sip, tagi_t tags[]) {
+    (void)nua;
+    switch (event) {
+    case nua_r_shutdown:
+        if (status >= 200) s->shutdown_done = 1;
+        return;
+    case nua_i_invite:
+        if (!leg) { /* nobody calls a dialer */
+            nua_respond(nh, 403, "outdial does not take calls", TAG_END());
+            nua_handle_destroy(nh);
+            return;
+        }
+        if (leg->reinvite_in || leg->reinvite_out || leg->state != L_UP) {
+            nua_respond(nh, 491, sip_491_Request_pending, TAG_END());
+            return;
+        }
+        leg->reinvite_in = 1;
+        emit(leg, OD_LEG_REOFFER, 0, NULL, sip);
+        return;
+    default:
+        break;
+    }
+    if (!leg) {
+        if (event == nua_i_state) {
+            int cs = -1;
+            tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
+            if (cs == nua_callstate_terminated) nua_handle_destroy(nh);
+        }
+        return;
+    }
+    switch (event) {
+    case nua_r_invite:
+        on_invite_response(leg, status, phrase, sip);
+        break;
+    case nua_i_bye:
+        if (leg->state != L_ENDING) {
+            leg->state = L_ENDING;
+            emit(leg, OD_LEG_BYE, 0, NULL, NULL);
+        }
+        break;
+    case nua_i_state: {
+        int cs = -1;
+        tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
+        if (cs == nua_callstate_terminated) leg_gone(leg);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
+    od_sip_t *s = calloc(1, sizeof *s);
+    if (!s || su_init() != 0) {
+        snprintf(errstr, errstr_size, "sip: cannot initialise sofia-sip");
+        free(s);
+        return NULL;
+    }
+    su_home_init(s->home);
+    s->root = su_root_create(s);
+    if (s->root) su_root_threading(s->root, 0);
+    if (s->root)
+        s->nua = nua_create(s->root, on_nua, s, NUTAG_URL(bind_url), TAG_END());
+    if (!s->nua) {
+        snprintf(errstr, errstr_size, "sip: cannot listen on %s", bind_url);
+        if (s->root) su_root_destroy(s->root);
+        su_home_deinit(s->home);
+        su_deinit();
+        free(s);
+        return NULL;
+    }
+    /* Signaling only: no media engine, ACKs sent by us with the relayed
+     * answer, no session timers or 100rel we would have to honour, no
+     * INVITE re-sent by the library after a 503 with Retry-After. */
+    nua_set_params(s->nua, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOACK(0), NUTAG_AUTOANSWER(0),
+                   NUTAG_MAX_RETRY_AFTER(0), NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
+                   SIPTAG_SUPPORTED_STR(""), NUTAG_ENABLEMESSAGE(0), TAG_END());
+    return s;
+}
+
+void od_sip_step(od_sip_t *s, long timeout_ms) { su_root_step(s->root, timeout_ms); }
+
+void od_sip_destroy(od_sip_t *s, long timeout_ms) {
+    if (!s) return;
+    nua_shutdown(s->nua);
+    for (long waited = 0; !s->shutdown_done && waited < timeout_ms; waited += 50)
+        su_root_step(s->root, 50);
+    nua_destroy(s->nua);
+    su_root_destroy(s->root);
+    su_home_deinit(s->home);
+    su_deinit();
+    free(s);
+}
+
+static int on_fd(od_sip_t *s, su_wait_t *w, struct od_watch *watch) {
+    (void)s;
+    (void)w;
+    watch->fn(watch->arg);
+    return 0;
+}
+
+int od_sip_watch_fd(od_sip_t *s, int fd, void (*fn)(void *), void *arg) {
+    struct od_watch *watch = su_zalloc(s->home, sizeof *watch);
+    su_wait_t w[1];
+    if (!watch || su_wait_create(w, fd, SU_WAIT_IN) != 0) return -1;
+    watch->fn = fn;
+    watch->arg = arg;
+    return su_root_register(s->root, w, on_fd, watch, 0) < 0 ? -1 : 0;
+}
+
+od_sip_timer_t *od_sip_timer_new(od_sip_t *s) {
+    od_sip_timer_t *t = calloc(1, sizeof *t);
+    if (t && !(t->t = su_timer_create(su_root_task(s->root), 0))) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void on_timer(od_sip_t *s, su_timer_t *st, od_sip_timer_t *t) {
+    (void)s;
+    (void)st;
+    t->fn(t->arg);
+}
+
+void od_sip_timer_set(od_sip_timer_t *t, long ms, void (*fn)(void *), void *arg) {
+    t->fn = fn;
+    t->arg = arg;
+    su_timer_set_interval(t->t, on_timer, t, ms);
+}
+
+void od_sip_timer_stop(od_sip_timer_t *t) {
+    if (t) su_timer_reset(t->t);
+}
+
+void od_sip_timer_free(od_sip_timer_t *t) {
+    if (!t) return;
+    su_timer_destroy(t->t);
+    free(t);
+}
+
+od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, void *owner) {
+    od_leg_t *leg = calloc(1, sizeof *leg);
+    if (!leg) return NULL;
+    leg->s = s;
+    leg->cb = cb;
+    leg->owner = owner;
+    leg->username = inv->username && *inv->username ? strdup(inv->username) : NULL;
+    leg->password = inv->password ? strdup(inv->password) : NULL;
+    leg->nh = nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from),
+                         TAG_END());
+    if (!leg->nh) {
+        free(leg->username);
+        free(leg->password);
+        free(leg);
+        return NULL;
+    }
+    s->nlegs++;
+    /* The proxy is a transaction setting: given to nua_handle() it is
+     * silently dropped. */
+    nua_invite(leg->nh, TAG_IF(inv->proxy && *inv->proxy, NUTAG_PROXY(inv->proxy)),
+               TAG_IF(inv->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+               TAG_IF(inv->sdp, SIPTAG_PAYLOAD_STR(inv->sdp)),
+               TAG_IF(inv->headers, SIPTAG_HEADER_STR(inv->headers)), TAG_END());
+    return leg;
+}
+
+void od_leg_ack(od_leg_t *leg, const char *sdp) {
+    if (leg->state != L_ANSWERED) return;
+    leg->state = L_UP;
+    free(leg->offer);
+    leg->offer = NULL;
+    ack_with(leg->nh, sdp);
+}
+
+void od_leg_respond(od_leg_t *leg, int status, const char *phrase, const char *sdp) {
+    if (!leg->reinvite_in) return;
+    leg->reinvite_in = 0;
+    if (sdp && status < 300)
+        nua_respond(leg->nh, status, phrase, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                    SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    else
+        nua_respond(leg->nh, status, phrase, TAG_END());
+}
+
+void od_leg_reinvite(od_leg_t *leg, const char *sdp) {
+    if (leg->state != L_UP || leg->reinvite_out) return;
+    leg->reinvite_out = 1;
+    nua_invite(leg->nh, TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+               TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
+}
+
+void od_leg_hangup(od_leg_t *leg) {
+    switch (leg->state) {
+    case L_CALLING:
+        if (!leg->hangup) nua_cancel(leg->nh, TAG_END());
+        leg->hangup = 1;
+        return;
+    case L_ANSWERED: {
+        char *refused = leg->offer ? refuse_sdp(leg->offer) : NULL;
+        ack_with(leg->nh, refused);
+        free(refused);
+        break;
+    }
+    case L_UP:
+        if (leg->reinvite_in) od_leg_respond(leg, 487, "Request Terminated", NULL);
+        break;
+    case L_ENDING:
+        return;
+    }
+    leg->state = L_ENDING;
+    nua_bye(leg->nh, TAG_END());
+}
+
+void od_leg_set_owner(od_leg_t *leg, void *owner) { leg->owner = owner; }

@@ -1,0 +1,128 @@
+# The dialer against SIPp as carrier and as agent: every outcome of a call,
+# what the events say, what is billed, and what SIPp saw on the wire.
+# Scenarios: tests/sipp/carrier.xml (by the last two digits of the number)
+# and tests/sipp/agent.xml (by the agent's user).
+. "$(dirname "$0")/lib.sh"
+provision_sip "$FIXTURES/dialer.json"
+start_sipp carrier carrier "$CARRIER_PORT"
+start_sipp agent agent "$AGENT_PORT"
+start_scheduler sched
+start_sip_dialer dialer --agent-answer-ms 2000
+wait_log 30 "$T_DIR/sched.log" "partitions assigned" || not_ok "scheduler joined"
+wait_log 30 "$T_DIR/dialer.log" "partitions assigned" || not_ok "dialer joined"
+
+# call ID AGENT CODE [extra JSON]: a request to +1555<pid-ish><ID><CODE>
+# (the carrier acts on CODE).
+U=$(printf '%03d' $(($$ % 1000)))
+call() {
+  local num="+1555$U$1$3"
+  echo "{\"request_id\":\"$1\",\"org_id\":\"acme\",\"agent_id\":\"$2\",\"to_number\":\"$num\",\"ringing_timeout_seconds\":5${4:+,$4}}"
+}
+carrier_saw() { sip_dialog "$T_DIR/carrier.msg" "INVITE sip:$(call_field acme "$1" to_number)@"; }
+agent_saw() { sip_dialog "$T_DIR/agent.msg" "X-Outdial-Call-Id: $(call_field acme "$1" call_id)"; }
+outcome() { call_field acme "$1" "concat_ws(' ', status, sip_status, error_code, hangup_by)"; }
+
+{
+  call 11 hangup 00 '"context":{"lang":"en"},"instructions":"be brief","metadata":{"k":"v"}'
+  call 12 bot 01
+  call 13 bot 02
+  call 14 bot 03
+  call 15 bot 04
+  call 16 bot 05 '"max_duration_seconds":2'
+  call 17 bot 06
+  call 18 bot 07
+  call 19 bot 09 '"max_duration_seconds":2'
+  call 20 bot 08
+  call 21 silent 09
+  call 22 bot 03
+  call 23 bot 09
+  call 24 busy 09
+  call 25 bot 10
+} | outdialctl submit - >/dev/null
+
+# --- cancels: while ringing, and once up --------------------------------
+wait_status 20 acme 22 ringing || not_ok "22 ringing"
+outdialctl submit --cancel --org acme --request-id 22 >/dev/null
+wait_status 20 acme 23 in_progress || not_ok "23 in progress"
+sleep 1
+outdialctl submit --cancel --org acme --request-id 23 >/dev/null
+
+wait_for 40 "SELECT count(*) FROM calls WHERE status IN ('queued','initiated','ringing','answered','in_progress')" 0 ||
+  not_ok "every call ended"
+
+# --- answered after ringing; the agent hangs up ---------------------------
+check "answered, agent hangs up" "$(outcome 11)" "completed 200 agent"
+check "its events" "$(story acme 11)" "queued,initiated,ringing,answered,in_progress,completed"
+check "billed from answer to hang-up (1 s increments, 1200/min)" \
+  "$(call_field acme 11 "billable_seconds BETWEEN 1 AND 3 AND cost_millicents = billable_seconds * 20 AND credit_status = 'settled'")" t
+w=$(carrier_saw 11)
+grep -q "^ACK sip:" <<<"$w" && ok "callee ACKed" || not_ok "callee ACK"
+awk '/^ACK sip:/,0' <<<"$w" | grep -q "^m=audio [1-9]" && ok "the ACK carries the agent's SDP answer" ||
+  not_ok "SDP in the callee's ACK"
+grep -q "^BYE sip:" <<<"$w" && ok "the callee leg got a BYE when the agent hung up" || not_ok "BYE to callee"
+w=$(agent_saw 11)
+grep -q "^m=audio [1-9]" <<<"$w" && ok "the agent's INVITE carries the callee's offer" || not_ok "offer to agent"
+b64() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+check "context in a header" "$(grep -c "^X-Outdial-Context: $(b64 '{"lang":"en"}')$" <<<"$w")" 1
+check "instructions in a header" "$(grep -c "^X-Outdial-Instructions: $(b64 '"be brief"')$" <<<"$w")" 1
+check "metadata in a header" "$(grep -c "^X-Outdial-Metadata: $(b64 '{"k":"v"}')$" <<<"$w")" 1
+
+# --- callee outcomes and carrier errors -----------------------------------
+check "busy" "$(outcome 12)" "busy 486 callee"
+check "declined" "$(outcome 13)" "failed 603 DECLINED callee"
+check "ring timeout" "$(outcome 14)" "no_answer 487 system"
+grep -q "^CANCEL sip:" <<<"$(carrier_saw 14)" && ok "ring timeout sent CANCEL" || not_ok "CANCEL on ring timeout"
+check "carrier 503" "$(outcome 15)" "failed 503 CARRIER_REJECTED carrier"
+check "503 with Retry-After is not re-sent" "$(carrier_saw 15 | grep -c '^INVITE sip:')" 1
+check "carrier 480" "$(outcome 25)" "failed 480 CARRIER_REJECTED carrier"
+check "nothing billed for calls never answered" \
+  "$(sql "SELECT count(*) FROM calls WHERE request_id IN ('12','13','14','15','17','25') AND (cost_millicents <> 0 OR credit_status <> 'released')")" 0
+
+# --- digest authentication -------------------------------------------------
+check "407 then success" "$(outcome 16)" "completed 200 system"
+grep -q '^Proxy-Authorization: Digest username="u"' <<<"$(carrier_saw 16)" && ok "credentials sent" ||
+  not_ok "Proxy-Authorization"
+check "407 forever" "$(outcome 17)" "failed 407 AUTH_FAILED carrier"
+check_ge "407 forever: challenges answered, then given up" "$(carrier_saw 17 | grep -c "^INVITE sip:")" 2
+
+# --- hang-ups, limits, re-INVITE -------------------------------------------
+check "callee hangs up" "$(outcome 18)" "completed 200 callee"
+grep -q "^BYE sip:" <<<"$(agent_saw 18)" && ok "the agent leg got a BYE" || not_ok "BYE to agent"
+check "max duration" "$(outcome 19)" "completed 200 system"
+check "max duration: billed within the hold" \
+  "$(call_field acme 19 "billable_seconds <= 2 AND cost_millicents <= 40")" t
+check "max duration: both legs got a BYE" \
+  "$(carrier_saw 19 | grep -c '^BYE sip:') $(agent_saw 19 | grep -c '^BYE sip:')" "1 1"
+check "re-INVITE for hold relayed" "$(outcome 20)" "completed 200 callee"
+grep -q "^a=sendonly" <<<"$(agent_saw 20)" && ok "the agent got the hold offer" || not_ok "hold to agent"
+awk '/^SIP\/2.0 200/,0' <<<"$(carrier_saw 20)" | grep -q "^a=recvonly" &&
+  ok "the callee got the agent's answer to it" || not_ok "hold answer to callee"
+
+# --- the agent fails ------------------------------------------------------------
+check "agent never answers" "$(outcome 21)" "failed 200 AGENT_NO_ANSWER system"
+grep -q "^CANCEL sip:" <<<"$(agent_saw 21)" && ok "the agent's INVITE was canceled" || not_ok "agent CANCEL"
+w=$(carrier_saw 21)
+awk '/^ACK sip:/,0' <<<"$w" | grep -q "^m=audio 0 " && grep -q "^BYE sip:" <<<"$w" &&
+  ok "the callee was released cleanly (ACK refusing the media, then BYE)" || not_ok "callee released"
+check "agent refuses" "$(outcome 24)" "failed 486 AGENT_FAILED system"
+
+# --- cancels -------------------------------------------------------------------
+check "cancel while ringing" "$(outcome 22)" "canceled 487 system"
+grep -q "^CANCEL sip:" <<<"$(carrier_saw 22)" && ok "CANCEL sent" || not_ok "CANCEL for 22"
+check "cancel once up" "$(outcome 23)" "canceled 200 system"
+check "cancel once up: both legs got a BYE, the time up is billed" \
+  "$(carrier_saw 23 | grep -c '^BYE sip:') $(agent_saw 23 | grep -c '^BYE sip:') $(call_field acme 23 "cost_millicents > 0")" "1 1 t"
+
+# --- end to end: a request produced by kcat, a settled call.completed read by kcat
+echo "{\"request_id\":\"e2e\",\"org_id\":\"acme\",\"agent_id\":\"hangup\",\"to_number\":\"+1555${U}9900\"}" |
+  kcat -P -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_REQUESTS" -k acme
+wait_status 30 acme e2e completed || not_ok "e2e completed"
+wait_for 20 "SELECT count(*) FROM outbox" 0 || not_ok "outbox drained"
+ev=$(read_events | grep '"request_id":"e2e"' | grep '"type":"call.completed"')
+grep -q '"credit_status":"settled"' <<<"$ev" && grep -q '"cost_millicents":[1-9]' <<<"$ev" &&
+  grep -q '"hangup_by":"agent"' <<<"$ev" && ok "kcat read the settled call.completed" ||
+  not_ok "e2e event: $ev"
+
+audit_ok --final
+check "SIPp carrier saw no unexpected message" "$(grep -c 'Aborting call' "$T_DIR/carrier.err" 2>/dev/null || true)" 0
+finish
