@@ -172,23 +172,16 @@ static void on_agent(od_leg_t *leg, void *owner, const od_leg_event_t *ev) {
         snprintf(why, sizeof why, "the agent answered %d %s", ev->status, ev->phrase);
         end(c, "failed", ev->status, ev->phrase, "system", "AGENT_FAILED", why);
         return;
-    case OD_LEG_BYE:
-        end(c, "completed", 0, NULL, "agent", NULL, NULL);
-        return;
-    case OD_LEG_REOFFER:
-        relay_offer(c, leg, ev);
-        return;
-    case OD_LEG_REANSWER:
-        relay_answer(c, leg, ev);
-        return;
+    case OD_LEG_BYE: end(c, "completed", 0, NULL, "agent", NULL, NULL); return;
+    case OD_LEG_REOFFER: relay_offer(c, leg, ev); return;
+    case OD_LEG_REANSWER: relay_answer(c, leg, ev); return;
     case OD_LEG_GONE:
         c->agent = NULL;
         if (c->state != CALL_ENDED)
             end(c, "failed", 0, NULL, "system", "AGENT_FAILED", "the agent leg ended");
         maybe_done(c);
         return;
-    case OD_LEG_PROVISIONAL:
-        return;
+    case OD_LEG_PROVISIONAL: return;
     }
 }
 
@@ -228,18 +221,10 @@ static void on_callee(od_leg_t *leg, void *owner, const od_leg_event_t *ev) {
         od_sip_timer_set(c->timer, od_dialer_conf(c->d)->agent_answer_ms, on_agent_timeout, c);
         return;
     }
-    case OD_LEG_FAILED:
-        callee_failed(c, ev);
-        return;
-    case OD_LEG_BYE:
-        end(c, "completed", 0, NULL, "callee", NULL, NULL);
-        return;
-    case OD_LEG_REOFFER:
-        relay_offer(c, leg, ev);
-        return;
-    case OD_LEG_REANSWER:
-        relay_answer(c, leg, ev);
-        return;
+    case OD_LEG_FAILED: callee_failed(c, ev); return;
+    case OD_LEG_BYE: end(c, "completed", 0, NULL, "callee", NULL, NULL); return;
+    case OD_LEG_REOFFER: relay_offer(c, leg, ev); return;
+    case OD_LEG_REANSWER: relay_answer(c, leg, ev); return;
     case OD_LEG_GONE:
         c->callee = NULL;
         if (c->state != CALL_ENDED) { /* e.g. a 2xx crossed our CANCEL */
@@ -278,11 +263,8 @@ void od_call_cancel(od_call_t *c) {
         od_leg_hangup(c->callee); /* CANCEL; 487 follows */
         return;
     case CALL_AGENT:
-    case CALL_UP:
-        end(c, "canceled", 0, NULL, "system", NULL, "canceled while up");
-        return;
-    case CALL_ENDED:
-        return;
+    case CALL_UP: end(c, "canceled", 0, NULL, "system", NULL, "canceled while up"); return;
+    case CALL_ENDED: return;
     }
 }
 

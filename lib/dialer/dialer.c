@@ -28,8 +28,7 @@ const od_opt_t od_dialer_opts[] = {
      "dialer-lost-seconds)",
      F(stale_seconds)},
     {"agent-answer-ms", "OUTDIAL_AGENT_ANSWER_MS", OD_OPT_INT, "5000",
-     "the agent must answer within this, or the call fails (AGENT_NO_ANSWER)",
-     F(agent_answer_ms)},
+     "the agent must answer within this, or the call fails (AGENT_NO_ANSWER)", F(agent_answer_ms)},
     {"drain-seconds", "OUTDIAL_DRAIN_SECONDS", OD_OPT_INT, "30",
      "on SIGTERM, live calls may go on this long before they are hung up", F(drain_seconds)},
     {"max-calls", "OUTDIAL_MAX_CALLS", OD_OPT_INT, "20000",
@@ -41,6 +40,7 @@ const od_opt_t od_dialer_opts[] = {
 #undef F
 
 #define RECENT_CANCELS 4096
+#define RECENT_SEEN 16384 /* dial work already taken: a second copy is not dialed */
 #define HEARTBEAT_CHUNK 500 /* calls listed per heartbeat message */
 
 struct od_trunk {
@@ -63,6 +63,8 @@ struct od_dialer {
         int attempt;
     } cancels[RECENT_CANCELS]; /* cancels that came before their work */
     int cancel_next;
+    uint64_t seen[RECENT_SEEN]; /* hashes of (call_id, attempt) taken lately */
+    int seen_next;
     int kafka_ready, paused;
 };
 
@@ -188,7 +190,7 @@ static long pace(od_dialer_t *d) {
             /* on time: exactly one interval later; late: never closer
              * than half an interval, so a stall is not made up in a burst */
             t->next_us = t->next_us + interval > now + interval / 2 ? t->next_us + interval
-                                                                      : now + interval / 2;
+                                                                    : now + interval / 2;
             od_call_start(c);
         }
         if (t->head && t->next_us - now < wait) wait = t->next_us - now;
@@ -219,12 +221,28 @@ static void on_cancel(od_dialer_t *d, json_t *m) {
     d->cancel_next = (d->cancel_next + 1) % RECENT_CANCELS;
 }
 
+/* Whether this attempt's work was taken lately (then 1), noting it if not:
+ * work can arrive twice (handed back by a draining dialer, re-read after
+ * a rebalance), and an attempt is dialed once. */
+static int seen_before(od_dialer_t *d, const char *id, int attempt) {
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)attempt;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+    h |= 1; /* 0 marks an empty slot */
+    for (int i = 0; i < RECENT_SEEN; i++)
+        if (d->seen[i] == h) return 1;
+    d->seen[d->seen_next] = h;
+    d->seen_next = (d->seen_next + 1) % RECENT_SEEN;
+    return 0;
+}
+
 static void on_dial(od_dialer_t *d, json_t *m, const char *text, size_t len) {
     char err[160];
     od_call_t *c = calloc(1, sizeof *c);
     c->d = d;
     int bad = od_work_parse(m, &c->w, err, sizeof err);
-    if (!c->w.call_id[0] || find(d, c->w.call_id)) { /* unusable, or a duplicate */
+    if (!c->w.call_id[0] || find(d, c->w.call_id) ||
+        seen_before(d, c->w.call_id, c->w.attempt)) { /* unusable, or a copy */
         if (!c->w.call_id[0]) OD_WARN("dial work ignored: %s", err);
         od_work_clear(&c->w);
         free(c);
@@ -305,8 +323,8 @@ static void heartbeat(od_dialer_t *d) {
         for (od_call_t *c = d->table[i]; c; c = c->hnext) {
             if (c->state == CALL_ENDED) continue;
             if (n == 0) heartbeat_open(d, &b, at);
-            od_buf_printf(&b, "%s{\"call_id\":\"%s\",\"attempt\":%d}", n ? "," : "",
-                          c->w.call_id, c->w.attempt);
+            od_buf_printf(&b, "%s{\"call_id\":\"%s\",\"attempt\":%d}", n ? "," : "", c->w.call_id,
+                          c->w.attempt);
             if (++n == HEARTBEAT_CHUNK) {
                 heartbeat_send(d, &b);
                 n = 0;
@@ -379,7 +397,8 @@ int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
                                   err, sizeof err);
     if (d.out) d.work = od_kafka_consumer_new(&cc, err, sizeof err);
     int fd = d.work ? od_kafka_consumer_wake_fd(d.work) : -1;
-    if (!d.out || !d.work || fd < 0 || od_sip_watch_fd(d.sip, fd, on_work_ready, &d)) {
+    int watch = fd < 0 ? -1 : od_sip_watch_fd(d.sip, fd, on_work_ready, &d);
+    if (!d.out || !d.work || watch < 0) {
         OD_ERROR("kafka: %s", d.out && d.work ? "cannot watch the consumer" : err);
         od_kafka_consumer_destroy(d.work);
         od_kafka_producer_destroy(d.out, 1000);
@@ -410,6 +429,7 @@ int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
             draining = 1;
             *stop = 0; /* a second signal cuts the drain short */
             int n = hand_back(&d);
+            od_sip_unwatch(d.sip, watch);
             od_kafka_consumer_destroy(d.work);
             d.work = NULL;
             drain_until = now + conf->drain_seconds * 1000;

@@ -15,8 +15,8 @@ typedef struct {
     const char *dialer_id;   /* names this process in reports; default: host-pid */
     const char *sip_bind;    /* where the user agent listens */
     const char *log_level;
-    long heartbeat_ms;  /* live calls are listed this often */
-    long stale_seconds; /* dial work older than this is refused */
+    long heartbeat_ms;    /* live calls are listed this often */
+    long stale_seconds;   /* dial work older than this is refused */
     long agent_answer_ms; /* the agent must answer within this */
     long drain_seconds;   /* on SIGTERM: live calls may finish within this */
     long max_calls;       /* calls held at once (queued and live) before pausing intake */

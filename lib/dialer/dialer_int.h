@@ -39,10 +39,10 @@ typedef struct od_call {
     od_sip_timer_t *timer; /* ring timeout, then agent answer, then max duration */
     int64_t ringing_ms, answered_ms;
     unsigned ring_timed_out : 1, canceling : 1, in_queue : 1;
-    od_leg_t *reoffer_from;  /* the leg whose re-INVITE is being relayed */
+    od_leg_t *reoffer_from;             /* the leg whose re-INVITE is being relayed */
     char *sdp_to_callee, *sdp_to_agent; /* last SDP each leg was given */
-    struct od_call *hnext;   /* hash chain */
-    struct od_call *qnext;   /* trunk queue */
+    struct od_call *hnext;              /* hash chain */
+    struct od_call *qnext;              /* trunk queue */
 } od_call_t;
 
 /* ---- work.c ---- */

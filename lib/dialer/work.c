@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static const char *str(json_t *o, const char *k) {
+    return json_string_value(json_object_get(o, k));
+}
 
 static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
 
@@ -48,8 +50,9 @@ int od_work_parse(json_t *m, od_work_t *w, char *err, size_t errsz) {
     snprintf(w->call_id, sizeof w->call_id, "%s", id);
     w->attempt = (int)attempt;
     if (!to || !from || !agent || !proxy || !admitted || od_clock_parse_rfc3339(admitted, &t)) {
-        snprintf(err, errsz, "dial work lacks to_number, from_number, agent_sip_uri, "
-                             "trunk.proxy or admitted_at");
+        snprintf(err, errsz,
+                 "dial work lacks to_number, from_number, agent_sip_uri, "
+                 "trunk.proxy or admitted_at");
         return -1;
     }
     w->admitted_ms = t;
@@ -79,8 +82,7 @@ int od_work_parse(json_t *m, od_work_t *w, char *err, size_t errsz) {
 
     /* What the agent learns of the call, in headers (docs/dialer.md). */
     od_buf_reset(&b);
-    od_buf_printf(&b, "X-Outdial-Call-Id: %s\r\nX-Outdial-Attempt: %d\r\n", w->call_id,
-                  w->attempt);
+    od_buf_printf(&b, "X-Outdial-Call-Id: %s\r\nX-Outdial-Attempt: %d\r\n", w->call_id, w->attempt);
     if (str(m, "org_id")) od_buf_printf(&b, "X-Outdial-Org-Id: %s\r\n", str(m, "org_id"));
     if (str(m, "agent_id")) od_buf_printf(&b, "X-Outdial-Agent-Id: %s\r\n", str(m, "agent_id"));
     od_buf_printf(&b, "X-Outdial-To: %s\r\nX-Outdial-From: %s", to, from);

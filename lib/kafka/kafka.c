@@ -93,6 +93,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (c->paused) rd_kafka_pause_partitions(rk, parts);
         od_logkv(OD_LOG_INFO, "partitions assigned", "count", n, (const char *)NULL);
     } else {
+        /* Commit what was stored before letting go: while the group is
+         * still preparing the rebalance the commit is accepted; once the
+         * partitions are gone it is refused, and their next owner would
+         * read again what this member already handled. */
+        rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
+        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            od_logkv(OD_LOG_WARN, "commit before revoke failed", "kafka_error",
+                     rd_kafka_err2name(cerr), (const char *)NULL);
         rd_kafka_assign(rk, NULL);
         od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
     }

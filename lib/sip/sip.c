@@ -157,8 +157,8 @@ static void on_invite_response(od_leg_t *leg, int status, const char *phrase, co
     }
     if ((status == 401 || status == 407) && sip) {
         char auth[512];
-        const msg_auth_t *au = status == 401 ? sip->sip_www_authenticate
-                                             : sip->sip_proxy_authenticate;
+        const msg_auth_t *au =
+            status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
         leg->challenge_status = status;
         if (leg->username && !leg->hangup && leg->auths < MAX_AUTH_TRIES &&
             auth_string(au, leg, auth, sizeof auth)) {
@@ -173,9 +173,12 @@ static void on_invite_response(od_leg_t *leg, int status, const char *phrase, co
         return;
     }
     /* 904: the same challenge again, i.e. wrong credentials */
-    od_leg_event_t ev = {OD_LEG_FAILED, status == 904 && leg->challenge_status
-                                            ? leg->challenge_status : status,
-                         phrase ? phrase : "", NULL, 0, status == 904};
+    od_leg_event_t ev = {OD_LEG_FAILED,
+                         status == 904 && leg->challenge_status ? leg->challenge_status : status,
+                         phrase ? phrase : "",
+                         NULL,
+                         0,
+                         status == 904};
     leg->state = L_ENDING;
     if (leg->cb) leg->cb(leg, leg->owner, &ev);
 }
@@ -200,8 +203,7 @@ static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua
         leg->reinvite_in = 1;
         emit(leg, OD_LEG_REOFFER, 0, NULL, sip);
         return;
-    default:
-        break;
+    default: break;
     }
     if (!leg) {
         if (event == nua_i_state) {
@@ -212,9 +214,7 @@ static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua
         return;
     }
     switch (event) {
-    case nua_r_invite:
-        on_invite_response(leg, status, phrase, sip);
-        break;
+    case nua_r_invite: on_invite_response(leg, status, phrase, sip); break;
     case nua_i_bye:
         if (leg->state != L_ENDING) {
             leg->state = L_ENDING;
@@ -227,8 +227,7 @@ static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua
         if (cs == nua_callstate_terminated) leg_gone(leg);
         break;
     }
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -242,8 +241,7 @@ od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
     su_home_init(s->home);
     s->root = su_root_create(s);
     if (s->root) su_root_threading(s->root, 0);
-    if (s->root)
-        s->nua = nua_create(s->root, on_nua, s, NUTAG_URL(bind_url), TAG_END());
+    if (s->root) s->nua = nua_create(s->root, on_nua, s, NUTAG_URL(bind_url), TAG_END());
     if (!s->nua) {
         snprintf(errstr, errstr_size, "sip: cannot listen on %s", bind_url);
         if (s->root) su_root_destroy(s->root);
@@ -288,7 +286,12 @@ int od_sip_watch_fd(od_sip_t *s, int fd, void (*fn)(void *), void *arg) {
     if (!watch || su_wait_create(w, fd, SU_WAIT_IN) != 0) return -1;
     watch->fn = fn;
     watch->arg = arg;
-    return su_root_register(s->root, w, on_fd, watch, 0) < 0 ? -1 : 0;
+    int id = su_root_register(s->root, w, on_fd, watch, 0);
+    return id > 0 ? id : -1;
+}
+
+void od_sip_unwatch(od_sip_t *s, int id) {
+    if (id > 0) su_root_deregister(s->root, id);
 }
 
 od_sip_timer_t *od_sip_timer_new(od_sip_t *s) {
@@ -330,8 +333,8 @@ od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, 
     leg->owner = owner;
     leg->username = inv->username && *inv->username ? strdup(inv->username) : NULL;
     leg->password = inv->password ? strdup(inv->password) : NULL;
-    leg->nh = nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from),
-                         TAG_END());
+    leg->nh =
+        nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from), TAG_END());
     if (!leg->nh) {
         free(leg->username);
         free(leg->password);
@@ -388,8 +391,7 @@ void od_leg_hangup(od_leg_t *leg) {
     case L_UP:
         if (leg->reinvite_in) od_leg_respond(leg, 487, "Request Terminated", NULL);
         break;
-    case L_ENDING:
-        return;
+    case L_ENDING: return;
     }
     leg->state = L_ENDING;
     nua_bye(leg->nh, TAG_END());

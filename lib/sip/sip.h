@@ -26,11 +26,11 @@ typedef enum {
 
 typedef struct {
     od_leg_event_type_t type;
-    int status;          /* SIP status (0 where none) */
-    const char *phrase;  /* its reason phrase ("" where none) */
-    const char *sdp;     /* body, valid during the callback only; NULL if none */
+    int status;         /* SIP status (0 where none) */
+    const char *phrase; /* its reason phrase ("" where none) */
+    const char *sdp;    /* body, valid during the callback only; NULL if none */
     size_t sdp_len;
-    int auth_failed;     /* FAILED: a 401/407 the credentials could not meet */
+    int auth_failed; /* FAILED: a 401/407 the credentials could not meet */
 } od_leg_event_t;
 
 typedef void od_leg_cb(od_leg_t *leg, void *owner, const od_leg_event_t *ev);
@@ -47,8 +47,11 @@ void od_sip_step(od_sip_t *s, long timeout_ms);
  * timeout_ms of steps). NULL is a no-op. */
 void od_sip_destroy(od_sip_t *s, long timeout_ms);
 
-/* Calls fn(arg) whenever fd becomes readable. Returns 0 or -1. */
+/* Calls fn(arg) whenever fd becomes readable. Returns a watch id (> 0)
+ * for od_sip_unwatch(), or -1. */
 int od_sip_watch_fd(od_sip_t *s, int fd, void (*fn)(void *), void *arg);
+/* Stops watching; do it before the descriptor is closed. */
+void od_sip_unwatch(od_sip_t *s, int id);
 
 /* One-shot timers on the loop. */
 od_sip_timer_t *od_sip_timer_new(od_sip_t *s);
@@ -64,8 +67,8 @@ typedef struct {
     const char *proxy;    /* outbound proxy URI, or NULL to route by the request URI */
     const char *username; /* digest credentials for 401/407, or NULL */
     const char *password;
-    const char *sdp;      /* offer, or NULL for an INVITE without SDP (offer in the 200) */
-    const char *headers;  /* extra header lines, "X-A: 1\r\nX-B: 2", or NULL */
+    const char *sdp;     /* offer, or NULL for an INVITE without SDP (offer in the 200) */
+    const char *headers; /* extra header lines, "X-A: 1\r\nX-B: 2", or NULL */
 } od_leg_invite_t;
 
 /* Places an INVITE. Events for the leg go to cb(leg, owner, ...) until
