@@ -269,8 +269,10 @@ static void read_work(od_dialer_t *d) {
     int n;
     if (!d->work) return;
     od_kafka_consumer_wake_clear(d->work);
-    do {
-        n = od_kafka_consumer_poll_batch(d->work, msgs, 256, 0, 0);
+    int taken = 0;
+    do { /* what is ready, a bounded amount per turn so SIP is served too */
+        n = od_kafka_consumer_poll_batch(d->work, msgs, 256, 0, 2);
+        taken += n;
         for (int i = 0; i < n; i++) {
             json_t *m = json_loadb(msgs[i].value, msgs[i].len, 0, NULL);
             const char *type = json_string_value(json_object_get(m, "type"));
@@ -287,7 +289,8 @@ static void read_work(od_dialer_t *d) {
          * if we die now they end DIALER_LOST rather than dial twice. */
         od_kafka_consumer_store(d->work, msgs, n);
         od_kafka_msgs_release(msgs, n);
-    } while (n == 256);
+    } while (n > 0 && taken < 2048);
+    if (n > 0) d->kafka_ready = 1; /* more may be waiting: come back soon */
     int full = (long)d->ncalls >= d->conf->max_calls;
     if (full != d->paused) {
         od_kafka_consumer_pause(d->work, full);
