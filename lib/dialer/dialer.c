@@ -40,7 +40,7 @@ const od_opt_t od_dialer_opts[] = {
 #undef F
 
 #define RECENT_CANCELS 4096
-#define RECENT_SEEN 16384 /* dial work already taken: a second copy is not dialed */
+#define RECENT_SEEN 16384   /* dial work already taken: a second copy is not dialed */
 #define HEARTBEAT_CHUNK 500 /* calls listed per heartbeat message */
 
 struct od_trunk {
