@@ -6,19 +6,18 @@
 
 #include <stdlib.h>
 
-#define WORK_HEAD
-"{\"type\":\"dial\",\"call_id\":\"0b9f6a52-7d1c-4c35-9a57-3f1f7e6f0a11\",\"attempt\":2,"
+static const char WORK_HEAD[] =
+    "{\"type\":\"dial\",\"call_id\":\"0b9f6a52-7d1c-4c35-9a57-3f1f7e6f0a11\",\"attempt\":2,"
     "\"org_id\":\"acme\",\"agent_id\":\"bot\",\"from_number\":\"+14155550100\","
     "\"to_number\":\"+442071838750\",\"agent_sip_uri\":\"sip:bot@10.0.0.7:5070\","
     "\"trunk\":{\"id\":\"t1\",\"proxy\":\"sip:carrier.example:5060;transport=udp\","
     "\"username\":\"u\",\"password\":\"p\",\"cps\":20},"
     "\"ringing_timeout_seconds\":30,\"max_duration_seconds\":600,"
-    "\"admitted_at\":\"2026-11-22T10:00:00.000Z\","
-#define WORK_TAIL                                                                                  \
+    "\"admitted_at\":\"2026-11-22T10:00:00.000Z\",";
+static const char WORK_TAIL[] =
     "\"context\":{\"lang\":\"en\"},\"instructions\":\"be brief\",\"metadata\":{\"k\":1}}";
 
-    static int
-    parse(const char *extra, od_work_t *w, char *err) {
+static int parse(const char *extra, od_work_t *w, char *err) {
     char text[2048];
     snprintf(text, sizeof text, "%s%s%s", WORK_HEAD, extra, WORK_TAIL);
     json_t *m = json_loads(text, 0, NULL);
