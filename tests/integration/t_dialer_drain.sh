@@ -45,5 +45,9 @@ kill -TERM "$D2"
 wait "$D2" || not_ok "d2 exits 0"
 wait_for 20 "SELECT count(*) FROM calls WHERE status = 'completed'" 8 || not_ok "every call completed"
 check "none lost, none failed" "$(sql "SELECT count(*) FROM calls WHERE status <> 'completed' OR error_code IS NOT NULL")" 0
+# Pacing: the trunk allows 1 call/s; no two INVITEs closer than half that.
+gaps=$(awk '/^-+ [0-9-]+ [0-9:.]+$/ { t = $3 } /^INVITE sip:/ { split(t, a, ":"); print a[1] * 3600 + a[2] * 60 + a[3] }' \
+  "$T_DIR/carrier.msg" | sort -n | awk 'NR > 1 && $1 - p < m || NR == 2 { m = $1 - p } { p = $1 } END { printf "%.2f", m }')
+check "INVITEs paced to the trunk's cps (smallest gap >= 0.5 s)" "$(echo "$gaps >= 0.5" | bc)" 1
 audit_ok --final
 finish
