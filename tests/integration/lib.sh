@@ -195,3 +195,26 @@ story() {
   sql "SELECT string_agg(split_part(e.type, '.', 2), ',' ORDER BY e.seq) FROM call_events e
        JOIN calls c USING (call_id) WHERE c.org_id='$1' AND c.request_id='$2'"
 }
+
+# validate SCHEMA: every JSON line on stdin must validate against
+# schemas/SCHEMA.schema.json (python3-jsonschema, Debian's); prints
+# "<valid> <invalid>" and the first errors on stderr.
+validate() {
+  /usr/bin/python3 -c '
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+good = bad = 0
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    errs = list(v.iter_errors(json.loads(line)))
+    if errs:
+        bad += 1
+        if bad <= 3:
+            print("invalid:", line[:200], "|", errs[0].message[:200], file=sys.stderr)
+    else:
+        good += 1
+print(good, bad)' "$OUTDIAL_ROOT/schemas/$1.schema.json"
+}

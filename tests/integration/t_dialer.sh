@@ -123,6 +123,15 @@ grep -q '"credit_status":"settled"' <<<"$ev" && grep -q '"cost_millicents":[1-9]
   grep -q '"hangup_by":"agent"' <<<"$ev" && ok "kcat read the settled call.completed" ||
   not_ok "e2e event: $ev"
 
+# --- every message on the wire validates against its schema ------------------
+read -r good bad < <(read_events | cut -f3 | validate event)
+check "every event validates against schemas/event.schema.json ($good)" "$bad" 0
+check_ge "events checked" "$good" 60
+read -r good bad < <(kcat -C -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_DIAL" -o beginning -e -q | validate dial)
+check "every dial message validates ($good)" "$bad" 0
+read -r good bad < <(kcat -C -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_REPORTS" -o beginning -e -q | validate report)
+check "every dialer report validates ($good)" "$bad" 0
+
 audit_ok --final
 check "SIPp carrier saw no unexpected message" "$(grep -c 'Aborting call' "$T_DIR/carrier.err" 2>/dev/null || true)" 0
 finish
