@@ -23,17 +23,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "outdial-scheduler: set OUTDIAL_PG_DSN or --pg-dsn\n");
         return 2;
     }
-    static const char *const roles[] = {"intake", "admission", "reports", "relay"};
+    static const char *const roles[] = {"intake", "admission", "reports", "relay", "webhooks"};
     int known = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         known += od_scheduler_has_role(&conf, roles[i]);
     if (!known) {
-        fprintf(stderr,
-                "outdial-scheduler: --roles must list intake, admission, reports or relay\n");
+        fprintf(
+            stderr,
+            "outdial-scheduler: --roles must list intake, admission, reports, relay or webhooks\n");
         return 2;
     }
     if (conf.batch_max < 1 || conf.batch_ms < 0 || conf.relay_batch < 1 ||
-        conf.topic_partitions < 1) {
+        conf.topic_partitions < 1 || conf.webhook_timeout_ms < 100 || conf.webhook_retry_s < 0 ||
+        conf.webhook_concurrency < 1) {
         fprintf(stderr, "outdial-scheduler: batch and partition settings must be positive\n");
         return 2;
     }

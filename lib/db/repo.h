@@ -128,4 +128,26 @@ int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
 int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id, const char *request_id,
                       json_t **out) OD_MUSTCHECK;
 
+/* ---- webhooks (schemas/sql/005_webhooks.sql) ---- */
+
+/* One claimed delivery: strings valid until od_repo_webhook_claim's
+ * callback returns. */
+typedef struct {
+    long long id;
+    const char *url, *event_id, *body, *secret, *org_id;
+    int attempts;
+} od_webhook_row_t;
+
+/* Claims up to max due deliveries (each the first undelivered event of its
+ * call; at most per_org per org counting `busy`, "org=n" strings of what is
+ * in flight), leased for lease_s; fn is called for each. Returns OD_OK or
+ * OD_ERR_DB. */
+int od_repo_webhook_claim(od_db_t *db, int max, int per_org, const char *busy_pg_array, int lease_s,
+                          void (*fn)(const od_webhook_row_t *, void *), void *ctx) OD_MUSTCHECK;
+
+/* Records an attempt: outcome "delivered", "failed" or "retry" (due again
+ * in retry_ms unless give_up_s has passed since the first attempt). */
+int od_repo_webhook_result(od_db_t *db, long long id, const char *outcome, int http_status,
+                           const char *error, long retry_ms, long give_up_s) OD_MUSTCHECK;
+
 #endif

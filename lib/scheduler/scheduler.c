@@ -50,7 +50,7 @@ const od_opt_t od_scheduler_opts[] = {
      "most requests stored in one database transaction", F(batch_max)},
     {"batch-ms", "OUTDIAL_BATCH_MS", OD_OPT_INT, "50",
      "longest wait to fill a batch once its first request is in", F(batch_ms)},
-    {"roles", "OUTDIAL_ROLES", OD_OPT_STRING, "intake,admission,reports,relay",
+    {"roles", "OUTDIAL_ROLES", OD_OPT_STRING, "intake,admission,reports,relay,webhooks",
      "what this process does, comma-separated (scale each apart if you like)", F(roles)},
     {"admit-batch", "OUTDIAL_ADMIT_BATCH", OD_OPT_INT, "1000",
      "most calls admitted in one database transaction (rounds adapt to take ~20 ms)",
@@ -59,6 +59,15 @@ const od_opt_t od_scheduler_opts[] = {
      "a call whose dialer is silent this long ends failed (DIALER_LOST)", F(dialer_lost_s)},
     {"relay-batch", "OUTDIAL_RELAY_BATCH", OD_OPT_INT, "5000",
      "most events the relay publishes per round", F(relay_batch)},
+    {"webhook-timeout-ms", "OUTDIAL_WEBHOOK_TIMEOUT_MS", OD_OPT_INT, "10000",
+     "a webhook POST without a complete response by then is retried", F(webhook_timeout_ms)},
+    {"webhook-retry-seconds", "OUTDIAL_WEBHOOK_RETRY_SECONDS", OD_OPT_INT, "3600",
+     "how long a webhook delivery is retried before it fails", F(webhook_retry_s)},
+    {"webhook-concurrency", "OUTDIAL_WEBHOOK_CONCURRENCY", OD_OPT_INT, "64",
+     "webhook POSTs in flight per scheduler (8 at most per org)", F(webhook_concurrency)},
+    {"webhook-allow-private", "OUTDIAL_WEBHOOK_ALLOW_PRIVATE", OD_OPT_BOOL, "false",
+     "allow webhook URLs on loopback and private addresses (refused by default: SSRF)",
+     F(webhook_allow_private)},
     {"create-topics", "OUTDIAL_CREATE_TOPICS", OD_OPT_BOOL, "true",
      "create missing topics at start", F(create_topics)},
     {"topic-partitions", "OUTDIAL_TOPIC_PARTITIONS", OD_OPT_INT, "10",
@@ -96,7 +105,7 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
     }
     int rc = 0;
     od_relay_t *relay = NULL;
-    od_worker_t *admission = NULL, *housekeeping = NULL, *reports = NULL;
+    od_worker_t *admission = NULL, *housekeeping = NULL, *reports = NULL, *webhooks = NULL;
     if (od_scheduler_has_role(conf, "relay") && !(relay = od_relay_start(conf, stop))) rc = 1;
     if (!rc && od_scheduler_has_role(conf, "admission") &&
         (!(admission = od_worker_start(od_admission_main, conf, stop)) ||
@@ -104,6 +113,9 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
         rc = 1;
     if (!rc && od_scheduler_has_role(conf, "reports") &&
         !(reports = od_worker_start(od_reports_main, conf, stop)))
+        rc = 1;
+    if (!rc && od_scheduler_has_role(conf, "webhooks") &&
+        !(webhooks = od_worker_start(od_webhooks_main, conf, stop)))
         rc = 1;
     if (!rc && od_scheduler_has_role(conf, "intake"))
         rc = od_intake_run(conf, stop);
@@ -114,6 +126,7 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
     od_worker_join(admission);
     od_worker_join(housekeeping);
     od_worker_join(reports);
+    od_worker_join(webhooks);
     od_relay_join(relay);
     return rc;
 }

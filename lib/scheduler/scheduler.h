@@ -13,13 +13,14 @@ typedef struct {
     od_common_conf_t common; /* first: see od_common_opts */
     const char *group, *ce_source, *log_level, *health_file, *roles;
     long batch_max, batch_ms, relay_batch, topic_partitions, admit_batch, dialer_lost_s;
-    int create_topics;
+    long webhook_timeout_ms, webhook_retry_s, webhook_concurrency;
+    int create_topics, webhook_allow_private;
 } od_scheduler_conf_t;
 
 /* The settings of outdial-scheduler beyond od_common_opts. */
 extern const od_opt_t od_scheduler_opts[];
 
-/* 1 if `role` (intake, admission, reports, relay) is in conf->roles. */
+/* 1 if `role` (intake, admission, reports, relay, webhooks) is in conf->roles. */
 int od_scheduler_has_role(const od_scheduler_conf_t *conf, const char *role);
 
 /* Runs until *stop becomes non-zero (set it from a signal handler), then

@@ -33,6 +33,8 @@ void *od_admission_main(void *arg);
 /* Housekeeping (housekeeping.c), with the admission role: ends calls of
  * lost dialers and folds settled credit into idle orgs, once a second. */
 void *od_housekeeping_main(void *arg);
+/* Webhook deliveries (webhooks.c). */
+void *od_webhooks_main(void *arg);
 
 /* Reports (reports.c): applies dialer reports and heartbeats. */
 void *od_reports_main(void *arg);
