@@ -246,7 +246,6 @@ void od_call_start(od_call_t *c) {
     c->timer = od_sip_timer_new(od_dialer_sip(c->d));
     c->callee = c->timer ? od_leg_invite(od_dialer_sip(c->d), &inv, on_callee, c) : NULL;
     if (!c->callee) {
-        c->state = CALL_QUEUED;
         od_call_end_unplaced(c, "failed", "CARRIER_REJECTED", "the trunk's URI is not usable");
         return;
     }

@@ -87,11 +87,16 @@ void od_dialer_report(od_dialer_t *d, const od_call_t *c, json_t *rep) {
 
 /* ---- calls by id ---- */
 
+/* FNV-1a of s, from `seed` (mixed into the offset basis). */
+static uint64_t fnv1a(const char *s, uint64_t seed) {
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
 static size_t slot(const od_dialer_t *d, const char *id) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-    return h & (d->table_size - 1);
+    return fnv1a(id, 0) & (d->table_size - 1);
 }
 
 static od_call_t *find(od_dialer_t *d, const char *id) {
@@ -225,10 +230,7 @@ static void on_cancel(od_dialer_t *d, json_t *m) {
  * work can arrive twice (handed back by a draining dialer, re-read after
  * a rebalance), and an attempt is dialed once. */
 static int seen_before(od_dialer_t *d, const char *id, int attempt) {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)attempt;
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-    h |= 1; /* 0 marks an empty slot */
+    uint64_t h = fnv1a(id, (uint64_t)attempt) | 1; /* 0 marks an empty slot */
     for (int i = 0; i < RECENT_SEEN; i++)
         if (d->seen[i] == h) return 1;
     d->seen[d->seen_next] = h;
@@ -254,7 +256,7 @@ static void on_dial(od_dialer_t *d, json_t *m, const char *text, size_t len) {
     if (bad) {
         od_call_end_unplaced(c, "failed", "DIAL_WORK_INVALID", err);
     } else if (canceled_before(d, c->w.call_id, c->w.attempt)) {
-        od_call_end_unplaced(c, "canceled", NULL, "canceled before it was dialed");
+        od_call_cancel(c); /* not queued yet: ends it at once */
     } else if (age_ms > d->conf->stale_seconds * 1000) {
         snprintf(err, sizeof err, "dial work reached the dialer %lld ms after admission",
                  (long long)age_ms);

@@ -19,7 +19,7 @@ struct od_kafka_consumer {
     int64_t *last_ts, *next_off;
     unsigned char *fetched;
     int nlast;
-    int wake[2]; /* pipe written by librdkafka when messages arrive; -1 if unused */
+    int wake[2]; /* pipe written by librdkafka when messages arrive; -1 until asked for */
 };
 
 struct od_kafka_producer {
@@ -141,6 +141,7 @@ static void note_end(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
 od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, char *errstr,
                                            size_t n) {
     od_kafka_consumer_t *c = calloc(1, sizeof *c);
+    c->wake[0] = c->wake[1] = -1;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char group[128];
     if (!cc->group) { /* a reader of its own: a throw-away group that commits nothing */
@@ -293,8 +294,8 @@ int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *out_parts, int64
 }
 
 int od_kafka_consumer_wake_fd(od_kafka_consumer_t *c) {
-    if (c->wake[0] > 0) return c->wake[0];
-    if (pipe(c->wake) != 0) return -1;
+    if (c->wake[0] >= 0) return c->wake[0];
+    if (pipe(c->wake) != 0) return c->wake[0] = c->wake[1] = -1;
     for (int i = 0; i < 2; i++)
         fcntl(c->wake[i], F_SETFL, fcntl(c->wake[i], F_GETFL) | O_NONBLOCK);
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c->rk);
@@ -305,20 +306,20 @@ int od_kafka_consumer_wake_fd(od_kafka_consumer_t *c) {
 
 void od_kafka_consumer_wake_clear(od_kafka_consumer_t *c) {
     char buf[64];
-    while (c->wake[0] > 0 && read(c->wake[0], buf, sizeof buf) > 0) {
+    while (c->wake[0] >= 0 && read(c->wake[0], buf, sizeof buf) > 0) {
     }
 }
 
 void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     if (!c) return;
-    if (c->wake[0] > 0) {
+    if (c->wake[0] >= 0) {
         rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c->rk);
         rd_kafka_queue_io_event_enable(q, -1, NULL, 0);
         rd_kafka_queue_destroy(q);
     }
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
-    if (c->wake[0] > 0) {
+    if (c->wake[0] >= 0) {
         close(c->wake[0]);
         close(c->wake[1]);
     }

@@ -86,7 +86,7 @@ int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *parts, int64_t *
  * that run their own event loop (the dialer). It signals only the change
  * from empty to not empty: after it fires, call
  * od_kafka_consumer_wake_clear(), then poll with timeout 0 until a poll
- * returns fewer than asked for. Returns -1 on failure. */
+ * returns nothing. Returns -1 on failure. */
 int od_kafka_consumer_wake_fd(od_kafka_consumer_t *c);
 void od_kafka_consumer_wake_clear(od_kafka_consumer_t *c);
 

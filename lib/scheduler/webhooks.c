@@ -44,11 +44,19 @@ typedef struct {
     char org[128];
 } sent_t;
 
+/* The org's in-flight count; an idle entry is reused, so the table holds
+ * at most one entry per request in flight. */
 static busy_t *busy_of(loop_t *l, const char *org) {
-    for (int i = 0; i < l->nbusy; i++)
+    busy_t *idle = NULL;
+    for (int i = 0; i < l->nbusy; i++) {
         if (!strcmp(l->busy[i].org, org)) return &l->busy[i];
-    l->busy = realloc(l->busy, (size_t)(l->nbusy + 1) * sizeof *l->busy);
-    busy_t *b = &l->busy[l->nbusy++];
+        if (!idle && l->busy[i].n == 0) idle = &l->busy[i];
+    }
+    busy_t *b = idle;
+    if (!b) {
+        l->busy = realloc(l->busy, (size_t)(l->nbusy + 1) * sizeof *l->busy);
+        b = &l->busy[l->nbusy++];
+    }
     snprintf(b->org, sizeof b->org, "%s", org);
     b->n = 0;
     return b;
@@ -114,15 +122,12 @@ static void send_one(const od_webhook_row_t *w, void *arg) {
     s->id = w->id;
     s->attempts = w->attempts;
     snprintf(s->org, sizeof s->org, "%s", w->org_id);
-    if (od_http_post(l->http, w->url, headers, nh, w->body, strlen(w->body), s)) {
-        od_http_result_t r = {0, 0, 0, "could not start the request"};
-        l->inflight++;
-        busy_of(l, w->org_id)->n++;
-        on_done(s, &r, l);
-        return;
-    }
     l->inflight++;
     busy_of(l, w->org_id)->n++;
+    if (od_http_post(l->http, w->url, headers, nh, w->body, strlen(w->body), s)) {
+        od_http_result_t r = {0, 0, 0, "could not start the request"};
+        on_done(s, &r, l); /* retried like a request that got no answer */
+    }
 }
 
 static void claim(loop_t *l) {

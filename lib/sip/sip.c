@@ -24,7 +24,6 @@ struct od_sip {
     su_home_t home[1];
     su_root_t *root;
     nua_t *nua;
-    int nlegs;
     int shutdown_done;
 };
 
@@ -62,8 +61,14 @@ static void emit(od_leg_t *leg, od_leg_event_type_t type, int status, const char
     if (leg->cb) leg->cb(leg, leg->owner, &ev);
 }
 
+/* The INVITE failed: the leg only waits to be gone now. */
+static void fail(od_leg_t *leg, int status, const char *phrase, int auth_failed) {
+    od_leg_event_t ev = {OD_LEG_FAILED, status, phrase ? phrase : "", NULL, 0, auth_failed};
+    leg->state = L_ENDING;
+    if (leg->cb) leg->cb(leg, leg->owner, &ev);
+}
+
 static void leg_free(od_leg_t *leg) {
-    leg->s->nlegs--;
     free(leg->username);
     free(leg->password);
     free(leg->offer);
@@ -166,21 +171,13 @@ static void on_invite_response(od_leg_t *leg, int status, const char *phrase, co
             nua_authenticate(leg->nh, NUTAG_AUTH(auth), TAG_END());
             return;
         }
-        od_leg_event_t ev = {OD_LEG_FAILED, status, phrase, NULL, 0, 1};
-        leg->state = L_ENDING;
-        if (leg->cb) leg->cb(leg, leg->owner, &ev);
+        fail(leg, status, phrase, 1);
         leg_gone(leg); /* a challenge left unanswered would wait forever */
         return;
     }
     /* 904: the same challenge again, i.e. wrong credentials */
-    od_leg_event_t ev = {OD_LEG_FAILED,
-                         status == 904 && leg->challenge_status ? leg->challenge_status : status,
-                         phrase ? phrase : "",
-                         NULL,
-                         0,
-                         status == 904};
-    leg->state = L_ENDING;
-    if (leg->cb) leg->cb(leg, leg->owner, &ev);
+    fail(leg, status == 904 && leg->challenge_status ? leg->challenge_status : status, phrase,
+         status == 904);
 }
 
 static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua, od_sip_t *s,
@@ -341,7 +338,6 @@ od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, 
         free(leg);
         return NULL;
     }
-    s->nlegs++;
     /* The proxy is a transaction setting: given to nua_handle() it is
      * silently dropped. */
     nua_invite(leg->nh, TAG_IF(inv->proxy && *inv->proxy, NUTAG_PROXY(inv->proxy)),
@@ -396,5 +392,3 @@ void od_leg_hangup(od_leg_t *leg) {
     leg->state = L_ENDING;
     nua_bye(leg->nh, TAG_END());
 }
-
-void od_leg_set_owner(od_leg_t *leg, void *owner) { leg->owner = owner; }

@@ -92,7 +92,4 @@ void od_leg_reinvite(od_leg_t *leg, const char *sdp);
  * BYE once up. OD_LEG_GONE follows. Safe to call twice. */
 void od_leg_hangup(od_leg_t *leg);
 
-/* The leg's owner, e.g. to detach it. */
-void od_leg_set_owner(od_leg_t *leg, void *owner);
-
 #endif

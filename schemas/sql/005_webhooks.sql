@@ -103,19 +103,17 @@ CREATE FUNCTION od_webhook_result(p_id bigint, p_outcome text, p_http integer, p
                                   p_retry_in interval, p_give_up interval)
 RETURNS void
 LANGUAGE sql AS $$
-    UPDATE webhook_deliveries
-       SET status = CASE WHEN p_outcome = 'retry'
-                         THEN CASE WHEN clock_timestamp() + p_retry_in > first_at + p_give_up
-                                   THEN 'failed' ELSE 'pending' END
-                         ELSE p_outcome END,
+    UPDATE webhook_deliveries w
+       SET status = CASE WHEN g.gave_up THEN 'failed'
+                         WHEN p_outcome = 'retry' THEN 'pending' ELSE p_outcome END,
            next_at = clock_timestamp() + coalesce(p_retry_in, interval '0'),
            last_status = p_http,
-           last_error = CASE WHEN p_outcome = 'retry'
-                              AND clock_timestamp() + p_retry_in > first_at + p_give_up
-                             THEN 'gave up after ' || attempts || ' attempts: ' || p_error
+           last_error = CASE WHEN g.gave_up
+                             THEN 'gave up after ' || w.attempts || ' attempts: ' || p_error
                              ELSE p_error END,
-           finished_at = CASE WHEN p_outcome <> 'retry'
-                                OR clock_timestamp() + p_retry_in > first_at + p_give_up
-                              THEN clock_timestamp() END
-     WHERE id = p_id AND status = 'pending'
+           finished_at = CASE WHEN p_outcome <> 'retry' OR g.gave_up THEN clock_timestamp() END
+      FROM (SELECT id, p_outcome = 'retry'
+                       AND clock_timestamp() + p_retry_in > first_at + p_give_up AS gave_up
+              FROM webhook_deliveries WHERE id = p_id) g
+     WHERE w.id = g.id AND w.status = 'pending'
 $$;
