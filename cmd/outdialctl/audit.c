@@ -20,8 +20,9 @@ int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv) {
         long bad = 0;
         if (i == n - 1 && !c->final) break;
         if (od_repo_audit_run(db, &checks[i], &bad, sample, sizeof sample)) {
+            int rc = od_ctl_fail(1, "%s: %s", checks[i].name, od_db_error(db));
             od_db_close(db);
-            return od_ctl_fail(1, "%s: %s", checks[i].name, od_db_error(db));
+            return rc;
         }
         if (bad) {
             failed++;

@@ -17,6 +17,8 @@ typedef struct {
     int json, from_beginning, final;
     long count, timeout;
     const char *call, *request;
+    /* stats */
+    const char *since, *until;
 } od_ctl_conf_t;
 
 int od_ctl_migrate(const od_ctl_conf_t *c, int argc, char **argv);
@@ -25,6 +27,7 @@ int od_ctl_submit(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_watch(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_show(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv);
+int od_ctl_stats(const od_ctl_conf_t *c, int argc, char **argv);
 
 /* Prints "outdialctl: <msg>" on stderr and returns `code`. */
 int od_ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -14,7 +14,7 @@ static const od_opt_t ctl_opts[] = {
     OD_OPT_END,
 };
 static const od_opt_t submit_opts[] = {
-    {"org", NULL, OD_OPT_STRING, NULL, "submit/show: org_id", F(org)},
+    {"org", NULL, OD_OPT_STRING, NULL, "submit/show/stats: org_id", F(org)},
     {"agent", NULL, OD_OPT_STRING, NULL, "submit: agent_id", F(agent)},
     {"to", NULL, OD_OPT_STRING, NULL, "submit: to_number (E.164)", F(to)},
     {"from", NULL, OD_OPT_STRING, NULL, "submit: from_number (E.164)", F(from)},
@@ -36,7 +36,7 @@ static const od_opt_t submit_opts[] = {
     OD_OPT_END,
 };
 static const od_opt_t watch_opts[] = {
-    {"json", NULL, OD_OPT_BOOL, NULL, "watch/show: print raw JSON", F(json)},
+    {"json", NULL, OD_OPT_BOOL, NULL, "watch/show/stats: print JSON", F(json)},
     {"from-beginning", NULL, OD_OPT_BOOL, NULL, "watch: start at the oldest event",
      F(from_beginning)},
     {"count", NULL, OD_OPT_INT, "0", "watch: exit after this many events (0: never)", F(count)},
@@ -45,6 +45,10 @@ static const od_opt_t watch_opts[] = {
     {"call", NULL, OD_OPT_STRING, NULL, "watch: only this call_id", F(call)},
     {"request", NULL, OD_OPT_STRING, NULL, "show: request_id (with --org)", F(request)},
     {"final", NULL, OD_OPT_BOOL, NULL, "audit: also require every request to have ended", F(final)},
+    {"since", NULL, OD_OPT_STRING, NULL, "stats: calls received since (15m, 2h, 7d or RFC 3339)",
+     F(since)},
+    {"until", NULL, OD_OPT_STRING, NULL, "stats: calls received before (15m, 2h, 7d or RFC 3339)",
+     F(until)},
     OD_OPT_END,
 };
 #undef F
@@ -59,7 +63,10 @@ static const char usage[] =
     "  watch                    tail calls.events (a table on a terminal, --json raw)\n"
     "  show CALL_ID             a call and its events from the database\n"
     "  show --org ORG --request REQ\n"
-    "  audit [--final]          prove from the database that the rules held\n\n"
+    "  audit [--final]          prove from the database that the rules held\n"
+    "  stats [--org ORG] [--since T] [--until T]\n"
+    "                           calls by status, answer rate, talk time, cost, webhooks,\n"
+    "                           per minute (tables; --json for the document)\n\n"
     "options (each also an environment variable):\n";
 
 int od_ctl_fail(int code, const char *fmt, ...) {
@@ -77,7 +84,8 @@ int main(int argc, char **argv) {
         const char *name;
         int (*fn)(const od_ctl_conf_t *, int, char **);
     } cmds[] = {{"migrate", od_ctl_migrate}, {"apply", od_ctl_apply}, {"submit", od_ctl_submit},
-                {"watch", od_ctl_watch},     {"show", od_ctl_show},   {"audit", od_ctl_audit}};
+                {"watch", od_ctl_watch},     {"show", od_ctl_show},   {"audit", od_ctl_audit},
+                {"stats", od_ctl_stats}};
     od_ctl_conf_t conf = {0};
     const od_opt_t *tables[] = {od_common_opts, ctl_opts, submit_opts, watch_opts, NULL};
     char err[512], *pos[8];

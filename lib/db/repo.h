@@ -123,10 +123,19 @@ int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
 /* ---- calls ---- */
 
 /* The call (by call_id, or by org_id and request_id when call_id is NULL)
- * as a JSON object with its "events" array in seq order; *out NULL if
- * there is no such call. */
+ * as a JSON object with its "events" array in seq order and "webhooks"
+ * (null if none were queued: status, counts, last error, "deliveries" by
+ * seq); *out NULL if there is no such call. */
 int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id, const char *request_id,
                       json_t **out) OD_MUSTCHECK;
+
+/* ---- stats ---- */
+
+/* Figures over the calls received in [since, until) (RFC 3339 strings;
+ * NULL: unbounded), of one org or all (org_id NULL), as the JSON document
+ * `outdialctl stats --json` prints (docs/stats.md). */
+int od_repo_stats(od_db_t *db, const char *org_id, const char *since, const char *until,
+                  json_t **out) OD_MUSTCHECK;
 
 /* ---- webhooks (schemas/sql/005_webhooks.sql) ---- */
 

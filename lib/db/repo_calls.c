@@ -1,4 +1,5 @@
-/* Reading calls for `outdialctl show` (see repo.h). */
+/* Reading calls for `outdialctl show` (see repo.h): the call, its events
+ * and its webhook deliveries. */
 #include "db/db_int.h"
 #include "db/repo.h"
 
@@ -22,6 +23,13 @@ int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id, cons
         " 'error_code', c.error_code, 'error_message', c.error_message,"
         " 'created_at', c.created_at, 'updated_at', c.updated_at, 'request', c.request,"
         " 'source', c.source,"
+        " 'webhooks', (SELECT jsonb_build_object('status', w.status, 'delivered', w.delivered,"
+        "     'events', w.events, 'last_error', w.last_error,"
+        "     'deliveries', (SELECT jsonb_agg(jsonb_build_object('seq', d.seq, 'url', d.url,"
+        "         'status', d.status, 'attempts', d.attempts, 'last_status', d.last_status,"
+        "         'last_error', d.last_error) ORDER BY d.seq)"
+        "       FROM webhook_deliveries d WHERE d.call_id = c.call_id))"
+        "   FROM call_webhooks w WHERE w.call_id = c.call_id),"
         " 'events', coalesce((SELECT jsonb_agg(e.body ORDER BY e.seq) FROM call_events e"
         "                      WHERE e.call_id = c.call_id), '[]'))::text"
         " FROM calls c WHERE ";
