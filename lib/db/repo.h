@@ -117,7 +117,8 @@ typedef struct {
 int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t *row, void *ctx),
                         void *ctx);
 
-/* Deletes published outbox rows. */
+/* Deletes published outbox rows, queueing the webhook deliveries of the
+ * events among them (od_outbox_done). */
 int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
 
 /* ---- calls ---- */

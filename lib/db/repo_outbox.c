@@ -46,7 +46,7 @@ int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) {
     arr[len] = 0;
     const char *p[] = {arr};
     int rc;
-    PGresult *r = od_db__query(db, "DELETE FROM outbox WHERE id = ANY($1::bigint[])", 1, p, &rc);
+    PGresult *r = od_db__query(db, "SELECT od_outbox_done($1::bigint[])", 1, p, &rc);
     PQclear(r);
     free(arr);
     return rc;
