@@ -61,7 +61,7 @@ static const char usage[] =
     "  submit [FILE.jsonl|-]    publish one request from flags, or one per line\n"
     "  submit --cancel          publish a cancel for --org and --request-id\n"
     "  watch                    tail calls.events (a table on a terminal, --json raw)\n"
-    "  show CALL_ID             a call and its events from the database\n"
+    "  show CALL_ID             a call, its events and their webhook deliveries\n"
     "  show --org ORG --request REQ\n"
     "  audit [--final]          prove from the database that the rules held\n"
     "  stats [--org ORG] [--since T] [--until T]\n"

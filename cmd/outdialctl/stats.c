@@ -24,7 +24,10 @@ static int parse_time(const char *name, const char *in, char *out, size_t cap) {
     char *end;
     int64_t ms;
     long n = strtol(in, &end, 10);
-    if (end != in && n >= 0 && end[0] && !end[1] && strchr("smhd", end[0])) {
+    /* digits then one unit, at most about 100 years back */
+    if (end != in && n >= 0 && n <= 3153600000L && end[0] && !end[1] && strchr("smhd", end[0]) &&
+        (end[0] == 's' || n <= 52560000L) && (end[0] != 'h' || n <= 876000L) &&
+        (end[0] != 'd' || n <= 36500L)) {
         int64_t unit = end[0] == 's'   ? 1000
                        : end[0] == 'm' ? 60000
                        : end[0] == 'h' ? 3600000
