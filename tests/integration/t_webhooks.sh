@@ -81,6 +81,14 @@ check "a 4xx is final: one attempt" \
   "1 HTTP 410 (final)"
 check "the call shows it" "$(sql "SELECT w.status || ': ' || w.last_error FROM call_webhooks w JOIN calls c USING (call_id) WHERE c.request_id = 'w-gone'")" \
   "failed: HTTP 410 (final)"
+outdialctl show --org hooks --request w-gone > "$T_DIR/show.out"
+check "outdialctl show: the call's webhook state" \
+  "$(grep -c '^webhooks    failed, 0 of [0-9]* events delivered; last error: HTTP 410 (final)$' "$T_DIR/show.out")" 1
+check "outdialctl show: each event's delivery" \
+  "$(grep -c 'call\.queued .*failed (1 try: HTTP 410 (final))$' "$T_DIR/show.out")" 1
+check "outdialctl show --json: every event's delivery, refused with 410" \
+  "$(outdialctl show --json --org hooks --request w-gone | grep -c '"last_status": 410')" \
+  "$(sql "SELECT count(*) FROM call_events e JOIN calls c USING (call_id) WHERE c.request_id = 'w-gone'")"
 check "an org without a webhook queues nothing" \
   "$(sql "SELECT count(*) FROM webhook_deliveries d JOIN calls c USING (call_id) WHERE c.org_id = 'quiet'")" 0
 
