@@ -27,6 +27,7 @@ export OUTDIAL_LOG_LEVEL=${OUTDIAL_LOG_LEVEL:-info}
 sql() { psql "$OUTDIAL_PG_DSN" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 
 t_cleanup() {
+  disown -a 2>/dev/null || true # no "Killed" notices for the processes stopped below
   for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   [ -n "${T_KEEP:-}" ] || psql "$OUTDIAL_DEV_PG_ADMIN_DSN" -qc "DROP DATABASE IF EXISTS od_$T_ID WITH (FORCE)" >/dev/null 2>&1 || true
   if [ "$T_FAIL" -gt 0 ] || [ -n "${T_KEEP:-}" ]; then
