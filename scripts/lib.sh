@@ -61,3 +61,8 @@ wait_until() {
     sleep 0.2
   done
 }
+
+# For the benchmarks: q SQL runs one query on $OUTDIAL_PG_DSN, unaligned;
+# median prints the median of the numbers on stdin, one per line.
+q() { psql "$OUTDIAL_PG_DSN" -qtAX -c "$1"; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
