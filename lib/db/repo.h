@@ -119,7 +119,7 @@ int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t
 
 /* Deletes published outbox rows, queueing the webhook deliveries of the
  * events among them (od_outbox_done). */
-int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
+int od_repo_outbox_done(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
 
 /* ---- calls ---- */
 

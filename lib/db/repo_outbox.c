@@ -1,4 +1,5 @@
-/* Outbox reads and deletes for the event relay (see repo.h). */
+/* Outbox reads, and the removal of published rows, for the event relay (see
+ * repo.h). */
 #include "db/db_int.h"
 #include "db/repo.h"
 
@@ -35,7 +36,7 @@ int od_repo_outbox_read(od_db_t *db, int limit, void (*fn)(const od_outbox_row_t
     return n;
 }
 
-int od_repo_outbox_delete(od_db_t *db, const int64_t *ids, int n) {
+int od_repo_outbox_done(od_db_t *db, const int64_t *ids, int n) {
     if (n == 0) return OD_OK;
     size_t cap = (size_t)n * 21 + 3, len = 0;
     char *arr = malloc(cap);

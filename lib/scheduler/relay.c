@@ -1,7 +1,8 @@
 /* The event relay: publishes committed events from the outbox table to
  * calls.events (and dial work to the dial topic), keyed by call_id, with
- * CloudEvents binary-mode headers on events, and
- * deletes them once the broker has acknowledged every one. One relay in the
+ * CloudEvents binary-mode headers on events, and deletes them once the
+ * broker has acknowledged every one, queueing the webhook deliveries of the
+ * events in the same statement (od_outbox_done). One relay in the
  * deployment is active at a time (a session advisory lock); the others
  * stand by and take over within a second of its connection closing. A
  * single active relay reading in id order keeps each call's events in seq
@@ -92,7 +93,7 @@ static int relay_round(od_relay_t *r) {
         od_kafka_producer_wait(r->producer, &r->batch, 60000);
         return -1;
     }
-    if (od_repo_outbox_delete(r->db, r->ids, r->nids)) return -1;
+    if (od_repo_outbox_done(r->db, r->ids, r->nids)) return -1;
     return n;
 }
 
