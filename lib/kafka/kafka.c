@@ -329,6 +329,9 @@ void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     free(c);
 }
 
+#define OD_STR_(x) #x
+#define OD_STR(x) OD_STR_(x)
+
 /* ---- producer ---- */
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -351,7 +354,7 @@ od_kafka_producer_t *od_kafka_producer_new(const char *brokers, const char *clie
         set(conf, "client.id", client_id ? client_id : "outdial", errstr, n) ||
         set(conf, "enable.idempotence", "true", errstr, n) ||
         set(conf, "linger.ms", "5", errstr, n) || set(conf, "compression.type", "lz4", errstr, n) ||
-        set(conf, "message.timeout.ms", "30000", errstr, n) ||
+        set(conf, "message.timeout.ms", OD_STR(OD_KAFKA_MESSAGE_TIMEOUT_MS), errstr, n) ||
         set(conf, "queue.buffering.max.messages", "500000", errstr, n) ||
         set_extra(conf, extra, errstr, n))
         goto fail;
@@ -399,13 +402,14 @@ int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key,
 }
 
 int od_kafka_producer_wait(od_kafka_producer_t *p, od_kafka_batch_t *batch, int timeout_ms) {
-    int64_t deadline = od_clock_mono_ms() + timeout_ms;
+    int forever = timeout_ms == OD_KAFKA_WAIT_ALL;
+    int64_t deadline = od_clock_mono_ms() + (forever ? 0 : timeout_ms);
     if (!batch) {
-        rd_kafka_poll(p->rk, timeout_ms);
+        rd_kafka_poll(p->rk, forever ? 0 : timeout_ms);
         return 0;
     }
     while (batch->pending > 0) {
-        int64_t left = deadline - od_clock_mono_ms();
+        int64_t left = forever ? 100 : deadline - od_clock_mono_ms();
         if (left <= 0) break;
         rd_kafka_poll(p->rk, left > 100 ? 100 : (int)left);
     }
@@ -415,6 +419,10 @@ int od_kafka_producer_wait(od_kafka_producer_t *p, od_kafka_batch_t *batch, int 
 void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms) {
     if (!p) return;
     rd_kafka_flush(p->rk, timeout_ms);
+    /* Settle what is left while its batches are still alive: purged
+     * messages get their (failed) delivery reports here, not later. */
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(p->rk, 1000);
     rd_kafka_destroy(p->rk);
     free(p);
 }

@@ -1,8 +1,9 @@
 /* Kafka adapter: the only code that includes librdkafka. A consumer in a
  * group with at-least-once offsets (stored by the caller after its own
  * commit), and an idempotent producer whose deliveries are counted per
- * batch. Settings follow ../shared/notes: the eager assignor, offsets
- * stored explicitly, no consume_batch_queue. */
+ * batch. Settings follow what was checked of librdkafka 2.0 (docs/
+ * architecture.md): the eager assignor, offsets stored explicitly, no
+ * consume_batch_queue. */
 #ifndef OD_KAFKA_H
 #define OD_KAFKA_H
 
@@ -95,7 +96,22 @@ void od_kafka_consumer_destroy(od_kafka_consumer_t *c);
 
 /* ---- producer ---- */
 
-/* Counts the deliveries of a group of messages. */
+/* How long librdkafka may take to deliver, or give up on, a message:
+ * every message produced gets its delivery report within this. */
+#define OD_KAFKA_MESSAGE_TIMEOUT_MS 30000
+/* od_kafka_producer_wait(): until every message of the batch is settled. */
+#define OD_KAFKA_WAIT_ALL (-1)
+
+/* Counts the deliveries of a group of messages.
+ *
+ * Lifetime: librdkafka keeps a pointer to the batch with every message
+ * produced into it and writes through it when that message's delivery
+ * report is served, up to OD_KAFKA_MESSAGE_TIMEOUT_MS later. A batch must
+ * therefore live until `pending` is 0: wait for it with
+ * od_kafka_producer_wait(p, batch, OD_KAFKA_WAIT_ALL) (or with a timeout,
+ * in a loop, until it returns 0) before it goes out of scope or is reused.
+ * od_kafka_producer_destroy() settles whatever is left, so a batch must
+ * also outlive the producer's destruction if that comes first. */
 typedef struct {
     int pending;
     int delivered;
@@ -113,11 +129,14 @@ int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key,
                      const char *value, size_t len, const od_kafka_header_t *headers, int nheaders,
                      od_kafka_batch_t *batch) OD_MUSTCHECK;
 
-/* Serves delivery reports for up to timeout_ms or until batch->pending is
- * 0 (batch may be NULL: serve once). Returns batch->pending. */
+/* Serves delivery reports for up to timeout_ms, or until batch->pending
+ * is 0 (timeout_ms OD_KAFKA_WAIT_ALL: until then, which is at most
+ * OD_KAFKA_MESSAGE_TIMEOUT_MS after the last produce). batch may be NULL:
+ * serve once. Returns batch->pending. */
 int od_kafka_producer_wait(od_kafka_producer_t *p, od_kafka_batch_t *batch, int timeout_ms);
 
-/* Flushes (up to timeout_ms) and frees. NULL is a no-op. */
+/* Flushes (up to timeout_ms); what is still undelivered then is purged and
+ * counted as failed in its batch; then frees. NULL is a no-op. */
 void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms);
 
 /* Creates `topic` with `partitions` if it does not exist (replication

@@ -86,11 +86,12 @@ static int relay_round(od_relay_t *r) {
     int n = od_repo_outbox_read(r->db, (int)r->conf->relay_batch, publish_row, r);
     if (n < 0) return -1;
     if (n == 0) return 0;
-    if (od_kafka_producer_wait(r->producer, &r->batch, 60000) > 0 || r->batch.failed ||
-        r->produce_failed) {
+    /* Every delivery report comes within the message timeout; the batch
+     * is reused next round, so wait for all of them (kafka.h). */
+    od_kafka_producer_wait(r->producer, &r->batch, OD_KAFKA_WAIT_ALL);
+    if (r->batch.failed || r->produce_failed) {
         od_logkv(OD_LOG_WARN, "events not acknowledged; will publish again", "err",
                  r->batch.last_error, (const char *)NULL);
-        od_kafka_producer_wait(r->producer, &r->batch, 60000);
         return -1;
     }
     if (od_repo_outbox_done(r->db, r->ids, r->nids)) return -1;
