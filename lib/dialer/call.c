@@ -2,16 +2,46 @@
  * without SDP; its 200 carries the offer; INVITE the agent with that offer;
  * on the agent's 200, ACK the agent, then ACK the callee with the agent's
  * answer. One timer per call guards each phase in turn: the ring timeout,
- * the agent's answer, the maximum duration the credit hold covers. */
+ * the agent's answer, the maximum duration the credit hold covers.
+ *
+ * Ownership (dialer_int.h): the functions named on_* and od_call_* below
+ * are the only ways in. Each handles its event with the static helpers,
+ * which never free anything, then calls settle() as its last act: a call
+ * that has reported its end and has no leg left goes back to the dialer
+ * there, and nowhere else. Whatever order the network delivers events in,
+ * the call is released once, and never while a helper still holds it.
+ *
+ * Outcomes (docs/dialer.md, "Outcomes"): a SIP status goes into a report
+ * only if the far end sent it; what our own stack decided (a timeout, a
+ * transport error) carries its own error code and says so in words. */
 #include "core/clock.h"
 #include "core/log.h"
 #include "dialer/dialer_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_DURATION_MARGIN_MS 250
-#include <string.h>
+
+/* The ways in from the SIP layer (defined at the end). */
+static void on_callee(od_leg_t *leg, void *owner, const od_leg_event_t *ev);
+static void on_agent(od_leg_t *leg, void *owner, const od_leg_event_t *ev);
+static void on_max_duration(void *arg);
+static void on_agent_timeout(void *arg);
+static void on_ring_timeout(void *arg);
+
+/* How a call ended, as its `ended` report says it. */
+typedef struct {
+    const char *outcome;
+    int status; /* the far end's (0: none) */
+    const char *phrase;
+    const char *hangup_by;
+    const char *error_code;
+    const char *message;
+    int q850_cause;  /* 0: none */
+    int retry_after; /* -1: none */
+} od_outcome_t;
 
 static void set_time(json_t *o, const char *k, int64_t ms) {
     char buf[40];
@@ -26,64 +56,117 @@ static json_t *report(const od_call_t *c, const char *type) {
     return r;
 }
 
-static void report_status(od_call_t *c, const char *type, int status, const char *phrase) {
+static void report_status(od_call_t *c, const char *type, const od_leg_event_t *ev) {
     json_t *r = report(c, type);
-    if (status) json_object_set_new(r, "sip_status", json_integer(status));
-    if (phrase && *phrase) json_object_set_new(r, "sip_reason", json_string(phrase));
+    if (ev->status) json_object_set_new(r, "sip_status", json_integer(ev->status));
+    if (ev->status && *ev->phrase) json_object_set_new(r, "sip_reason", json_string(ev->phrase));
     if (c->answered_ms) set_time(r, "answered_at", c->answered_ms);
     od_dialer_report(c->d, c, r);
 }
 
-static void maybe_done(od_call_t *c) {
-    if (c->state == CALL_ENDED && !c->callee && !c->agent) od_dialer_call_done(c->d, c);
+/* The one place a call is let go (see the top of the file). */
+static void settle(od_call_t *c) {
+    if (c->state == CALL_ENDED && !c->callee && !c->agent && !c->released) {
+        c->released = 1;
+        od_dialer_call_done(c->d, c);
+    }
 }
 
-/* Reports the outcome once and lets the legs go. */
-static void end(od_call_t *c, const char *outcome, int status, const char *phrase,
-                const char *hangup_by, const char *error_code, const char *error_message) {
+/* Reports the outcome once and lets the legs go. Never frees the call. */
+static void end(od_call_t *c, const od_outcome_t *o) {
     if (c->state == CALL_ENDED) return;
     c->state = CALL_ENDED;
-    od_sip_timer_stop(c->timer);
+    if (c->timer) od_sip_timer_stop(c->timer);
     json_t *r = report(c, "ended");
-    json_object_set_new(r, "outcome", json_string(outcome));
-    if (status) json_object_set_new(r, "sip_status", json_integer(status));
-    if (phrase && *phrase) json_object_set_new(r, "sip_reason", json_string(phrase));
-    if (hangup_by) json_object_set_new(r, "hangup_by", json_string(hangup_by));
-    if (error_code) json_object_set_new(r, "error_code", json_string(error_code));
-    if (error_message) json_object_set_new(r, "error_message", json_string(error_message));
+    json_object_set_new(r, "outcome", json_string(o->outcome));
+    if (o->status) json_object_set_new(r, "sip_status", json_integer(o->status));
+    if (o->status && o->phrase && *o->phrase)
+        json_object_set_new(r, "sip_reason", json_string(o->phrase));
+    if (o->hangup_by) json_object_set_new(r, "hangup_by", json_string(o->hangup_by));
+    if (o->error_code) json_object_set_new(r, "error_code", json_string(o->error_code));
+    if (o->message) json_object_set_new(r, "error_message", json_string(o->message));
+    if (o->q850_cause > 0) json_object_set_new(r, "q850_cause", json_integer(o->q850_cause));
+    if (o->retry_after >= 0)
+        json_object_set_new(r, "retry_after_seconds", json_integer(o->retry_after));
     if (c->ringing_ms) set_time(r, "ringing_at", c->ringing_ms);
     if (c->answered_ms) set_time(r, "answered_at", c->answered_ms);
     set_time(r, "ended_at", od_clock_now_ms());
     od_dialer_report(c->d, c, r);
     if (c->callee) od_leg_hangup(c->callee);
     if (c->agent) od_leg_hangup(c->agent);
-    maybe_done(c);
 }
 
-/* The callee's INVITE ended without an answer: an honest outcome from
- * the status (docs/events.md, "SIP statuses"). */
+/* An end with nothing from the far end in it. */
+static void end_local(od_call_t *c, const char *outcome, const char *hangup_by,
+                      const char *error_code, const char *message) {
+    od_outcome_t o = {outcome, 0, NULL, hangup_by, error_code, message, 0, -1};
+    end(c, &o);
+}
+
+/* Q.850 causes that say the network, not the callee, lacked capacity:
+ * 34 no circuit, 38 network out of order, 41 temporary failure, 42
+ * switching equipment congestion, 44 channel not available, 47 resource
+ * unavailable. */
+static int capacity_cause(int cause) {
+    return cause == 34 || cause == 38 || cause == 41 || cause == 42 || cause == 44 || cause == 47;
+}
+
+/* The callee's INVITE ended without an answer: an honest outcome. */
 static void callee_failed(od_call_t *c, const od_leg_event_t *ev) {
-    char why[160];
+    char why[320];
+    od_outcome_t o = {.status = ev->status,
+                      .phrase = ev->phrase,
+                      .q850_cause = ev->q850_cause,
+                      .retry_after = -1,
+                      .message = why};
+    if (ev->local) {
+        if (c->canceling) {
+            end_local(c, "canceled", "system", NULL, "canceled while ringing");
+        } else if (c->ring_timed_out && c->ringing_ms) {
+            snprintf(why, sizeof why,
+                     "no answer within %d s (the carrier did not confirm the CANCEL; our SIP "
+                     "stack: %d %s)",
+                     c->w.ringing_timeout_s, ev->local_status, ev->local_phrase);
+            end_local(c, "no_answer", "system", NULL, why);
+        } else {
+            snprintf(why, sizeof why, "no response from the trunk (our SIP stack: %d %s)",
+                     ev->local_status, ev->local_phrase);
+            end_local(c, "failed", "system", "CARRIER_UNREACHABLE", why);
+        }
+        return;
+    }
     if (c->canceling) {
-        end(c, "canceled", ev->status, ev->phrase, "system", NULL, "canceled while ringing");
+        o.outcome = "canceled", o.hangup_by = "system", o.message = "canceled while ringing";
     } else if (c->ring_timed_out) {
         snprintf(why, sizeof why, "no answer within %d s", c->w.ringing_timeout_s);
-        end(c, "no_answer", ev->status, ev->phrase, "system", NULL, why);
+        o.outcome = "no_answer", o.hangup_by = "system";
     } else if (ev->auth_failed) {
-        snprintf(why, sizeof why, "the trunk's %d challenge was not met with its credentials",
-                 ev->status);
-        end(c, "failed", ev->status, ev->phrase, "carrier", "AUTH_FAILED", why);
+        snprintf(why, sizeof why,
+                 "the carrier's %d challenge was not met with the trunk's credentials", ev->status);
+        o.outcome = "failed", o.hangup_by = "carrier", o.error_code = "AUTH_FAILED";
     } else if (ev->status == 486 || ev->status == 600) {
-        end(c, "busy", ev->status, ev->phrase, "callee", NULL, NULL);
+        o.outcome = "busy", o.hangup_by = "callee", o.message = NULL;
     } else if (ev->status == 603) {
-        end(c, "failed", ev->status, ev->phrase, "callee", "DECLINED", "the callee declined");
-    } else if (ev->status == 408 || ev->status >= 900) {
-        snprintf(why, sizeof why, "no response from the trunk (%d %s)", ev->status, ev->phrase);
-        end(c, "failed", ev->status, ev->phrase, "carrier", "CARRIER_UNREACHABLE", why);
+        o.outcome = "failed", o.hangup_by = "callee", o.error_code = "DECLINED";
+        o.message = "the callee declined";
+    } else if (ev->status >= 300 && ev->status < 400) {
+        snprintf(why, sizeof why,
+                 "the carrier redirected the call to %s; redirects are not followed",
+                 ev->contact ? ev->contact : "(no Contact)");
+        o.outcome = "failed", o.hangup_by = "carrier", o.error_code = "REDIRECTED";
+    } else if (ev->status == 408) {
+        snprintf(why, sizeof why, "the carrier answered 408 %s", ev->phrase);
+        o.outcome = "no_answer", o.hangup_by = "carrier";
+    } else if (((ev->status == 503 || ev->status == 480) && ev->retry_after >= 0) ||
+               capacity_cause(ev->q850_cause)) {
+        snprintf(why, sizeof why, "the carrier is out of capacity: %d %s", ev->status, ev->phrase);
+        o.outcome = "failed", o.hangup_by = "carrier", o.error_code = "CARRIER_CAPACITY";
+        o.retry_after = ev->retry_after;
     } else {
         snprintf(why, sizeof why, "the carrier answered %d %s", ev->status, ev->phrase);
-        end(c, "failed", ev->status, ev->phrase, "carrier", "CARRIER_REJECTED", why);
+        o.outcome = "failed", o.hangup_by = "carrier", o.error_code = "CARRIER_REJECTED";
     }
+    end(c, &o);
 }
 
 static void replace(char **slot, const char *sdp, size_t n) {
@@ -91,25 +174,12 @@ static void replace(char **slot, const char *sdp, size_t n) {
     *slot = sdp ? strndup(sdp, n) : NULL;
 }
 
-static void on_max_duration(void *arg) {
-    od_call_t *c = arg;
-    char why[96];
-    snprintf(why, sizeof why, "max duration of %d s reached", c->w.max_duration_s);
-    end(c, "completed", 0, NULL, "system", NULL, why);
-}
-
-static void on_agent_timeout(void *arg) {
-    od_call_t *c = arg;
-    char why[96];
-    snprintf(why, sizeof why, "the agent did not answer within %ld ms",
-             od_dialer_conf(c->d)->agent_answer_ms);
-    end(c, "failed", 0, NULL, "system", "AGENT_NO_ANSWER", why);
-}
-
-static void on_ring_timeout(void *arg) {
-    od_call_t *c = arg;
-    c->ring_timed_out = 1;
-    if (c->callee) od_leg_hangup(c->callee); /* CANCEL; 487 follows */
+/* A leg of a bridged call went away without a BYE: the call ends, talk
+ * time billed, the other leg hung up. */
+static void leg_lost(od_call_t *c, int callee, const char *how) {
+    char why[256];
+    snprintf(why, sizeof why, "the %s leg was lost: %s", callee ? "callee" : "agent", how);
+    end_local(c, "completed", "system", callee ? "CALLEE_LEG_LOST" : "AGENT_LEG_LOST", why);
 }
 
 /* A re-INVITE from one leg goes to the other; its answer comes back. */
@@ -131,7 +201,18 @@ static void relay_offer(od_call_t *c, od_leg_t *from, const od_leg_event_t *ev) 
 static void relay_answer(od_call_t *c, od_leg_t *to, const od_leg_event_t *ev) {
     od_leg_t *from = c->reoffer_from;
     c->reoffer_from = NULL;
-    if (!from || c->state != CALL_UP) return;
+    if (c->state != CALL_UP) return;
+    if (ev->local || ev->status == 408 || ev->status == 481) { /* RFC 3261 12.2.1.2 */
+        char how[160];
+        if (ev->local)
+            snprintf(how, sizeof how, "no answer to a re-INVITE (our SIP stack: %d %s)",
+                     ev->local_status, ev->local_phrase);
+        else
+            snprintf(how, sizeof how, "a re-INVITE was answered %d %s", ev->status, ev->phrase);
+        leg_lost(c, to == c->callee, how);
+        return;
+    }
+    if (!from) return;
     if (ev->status >= 300 || !ev->sdp) {
         od_leg_respond(from, ev->status >= 300 ? ev->status : 488,
                        ev->status >= 300 ? ev->phrase : "Not Acceptable Here", NULL);
@@ -141,143 +222,266 @@ static void relay_answer(od_call_t *c, od_leg_t *to, const od_leg_event_t *ev) {
     od_leg_respond(from, 200, "OK", to == c->callee ? c->sdp_to_agent : c->sdp_to_callee);
 }
 
-static void on_agent(od_leg_t *leg, void *owner, const od_leg_event_t *ev) {
-    od_call_t *c = owner;
-    char why[160];
-    switch (ev->type) {
-    case OD_LEG_ANSWERED:
-        if (c->state != CALL_AGENT) {
-            od_leg_hangup(leg);
-            return;
-        }
-        if (!ev->sdp) {
-            end(c, "failed", ev->status, ev->phrase, "system", "AGENT_FAILED",
-                "the agent answered without SDP");
-            return;
-        }
-        replace(&c->sdp_to_callee, ev->sdp, ev->sdp_len);
-        od_leg_ack(leg, NULL);
-        od_leg_ack(c->callee, c->sdp_to_callee);
-        c->state = CALL_UP;
-        report_status(c, "bridged", ev->status, ev->phrase);
-        {
-            /* BYE a little before the limit, so that the duration billed
-             * (rounded up) stays within what the hold covers */
-            int64_t left = (int64_t)c->w.max_duration_s * 1000 - MAX_DURATION_MARGIN_MS -
-                           (od_clock_now_ms() - c->answered_ms);
-            od_sip_timer_set(c->timer, left > 0 ? (long)left : 1, on_max_duration, c);
-        }
+static void bye(od_call_t *c, const char *by, const od_leg_event_t *ev) {
+    od_outcome_t o = {"completed", 0, NULL, by, NULL, NULL, ev->q850_cause, -1};
+    end(c, &o);
+}
+
+/* ---- the agent leg ---- */
+
+static void agent_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
+    if (c->state != CALL_AGENT) {
+        od_leg_hangup(leg);
         return;
-    case OD_LEG_FAILED:
+    }
+    if (!ev->sdp) {
+        od_outcome_t o = {"failed",
+                          ev->status,
+                          ev->phrase,
+                          "system",
+                          "AGENT_FAILED",
+                          "the agent answered without SDP",
+                          0,
+                          -1};
+        end(c, &o);
+        return;
+    }
+    replace(&c->sdp_to_callee, ev->sdp, ev->sdp_len);
+    od_leg_ack(leg, NULL);
+    od_leg_ack(c->callee, c->sdp_to_callee);
+    c->state = CALL_UP;
+    report_status(c, "bridged", ev);
+    /* BYE a little before the limit, so that the duration billed (rounded
+     * up) stays within what the hold covers */
+    int64_t left = (int64_t)c->w.max_duration_s * 1000 - MAX_DURATION_MARGIN_MS -
+                   (od_clock_now_ms() - c->answered_ms);
+    od_sip_timer_set(c->timer, left > 0 ? (long)left : 1, on_max_duration, c);
+}
+
+static void agent_failed(od_call_t *c, const od_leg_event_t *ev) {
+    char why[256];
+    if (ev->local) {
+        snprintf(why, sizeof why, "the agent could not be reached (our SIP stack: %d %s)",
+                 ev->local_status, ev->local_phrase);
+        end_local(c, "failed", "system", "AGENT_UNREACHABLE", why);
+        return;
+    }
+    if (ev->auth_failed)
+        snprintf(why, sizeof why, "the agent's %d challenge was not met with its credentials",
+                 ev->status);
+    else
         snprintf(why, sizeof why, "the agent answered %d %s", ev->status, ev->phrase);
-        end(c, "failed", ev->status, ev->phrase, "system", "AGENT_FAILED", why);
-        return;
-    case OD_LEG_BYE: end(c, "completed", 0, NULL, "agent", NULL, NULL); return;
+    od_outcome_t o = {"failed",       ev->status, ev->phrase,     "system",
+                      "AGENT_FAILED", why,        ev->q850_cause, -1};
+    end(c, &o);
+}
+
+static void agent_event(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
+    switch (ev->type) {
+    case OD_LEG_ANSWERED: agent_answered(c, leg, ev); return;
+    case OD_LEG_FAILED: agent_failed(c, ev); return;
+    case OD_LEG_BYE: bye(c, "agent", ev); return;
     case OD_LEG_REOFFER: relay_offer(c, leg, ev); return;
     case OD_LEG_REANSWER: relay_answer(c, leg, ev); return;
     case OD_LEG_GONE:
         c->agent = NULL;
-        if (c->state != CALL_ENDED)
-            end(c, "failed", 0, NULL, "system", "AGENT_FAILED", "the agent leg ended");
-        maybe_done(c);
+        if (c->reoffer_from == leg) c->reoffer_from = NULL;
+        if (c->state == CALL_UP)
+            leg_lost(c, 0, "it ended without a BYE");
+        else if (c->state != CALL_ENDED)
+            end_local(c, "failed", "system", "AGENT_UNREACHABLE",
+                      "the agent leg ended with no final response");
         return;
     case OD_LEG_PROVISIONAL: return;
     }
 }
 
-static void on_callee(od_leg_t *leg, void *owner, const od_leg_event_t *ev) {
-    od_call_t *c = owner;
+/* ---- the callee leg ---- */
+
+static void callee_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
+    char why[200];
+    if (c->state != CALL_DIALING) { /* ended meanwhile: confirm, then BYE */
+        od_leg_hangup(leg);
+        return;
+    }
+    if (c->ring_timed_out || c->canceling) { /* the 2xx crossed our CANCEL */
+        snprintf(why, sizeof why,
+                 "the callee answered as the %s went out; the answer was confirmed and hung up",
+                 c->canceling ? "cancel" : "ring timeout's CANCEL");
+        od_outcome_t o = {
+            c->canceling ? "canceled" : "no_answer",        ev->status, ev->phrase, "system",
+            c->canceling ? NULL : "ANSWERED_AFTER_TIMEOUT", why,        0,          -1};
+        end(c, &o);
+        return;
+    }
+    c->answered_ms = od_clock_now_ms();
+    od_sip_timer_stop(c->timer);
+    if (!ev->sdp) {
+        od_outcome_t o = {"failed",
+                          ev->status,
+                          ev->phrase,
+                          "system",
+                          "NO_SDP_OFFER",
+                          "the callee's 200 carried no SDP offer to bridge",
+                          0,
+                          -1};
+        end(c, &o);
+        return;
+    }
+    report_status(c, "answered", ev);
+    replace(&c->sdp_to_agent, ev->sdp, ev->sdp_len);
+    od_leg_invite_t inv = {.to = c->w.agent_uri,
+                           .from = c->w.to, /* the agent sees whom it talks to */
+                           .proxy = c->w.agent_proxy,
+                           .username = c->w.agent_username,
+                           .password = c->w.agent_password,
+                           .sdp = c->sdp_to_agent,
+                           .headers = c->w.headers};
+    c->state = CALL_AGENT;
+    c->agent = od_leg_invite(od_dialer_sip(c->d), &inv, on_agent, c);
+    if (!c->agent) {
+        end_local(c, "failed", "system", "AGENT_UNREACHABLE", "the agent's SIP URI is not usable");
+        return;
+    }
+    od_sip_timer_set(c->timer, od_dialer_conf(c->d)->agent_answer_ms, on_agent_timeout, c);
+}
+
+static void callee_event(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
     switch (ev->type) {
     case OD_LEG_PROVISIONAL:
         if (!c->ringing_ms && c->state == CALL_DIALING) {
             c->ringing_ms = od_clock_now_ms();
-            report_status(c, "ringing", ev->status, ev->phrase);
+            report_status(c, "ringing", ev);
         }
         return;
-    case OD_LEG_ANSWERED: {
-        if (c->state != CALL_DIALING) { /* ended meanwhile: confirm, then BYE */
-            od_leg_hangup(leg);
-            return;
-        }
-        c->answered_ms = od_clock_now_ms();
-        od_sip_timer_stop(c->timer);
-        if (!ev->sdp) {
-            end(c, "failed", ev->status, ev->phrase, "system", "NO_SDP_OFFER",
-                "the callee's 200 carried no SDP offer to bridge");
-            return;
-        }
-        report_status(c, "answered", ev->status, ev->phrase);
-        replace(&c->sdp_to_agent, ev->sdp, ev->sdp_len);
-        od_leg_invite_t inv = {.to = c->w.agent_uri,
-                               .from = c->w.to, /* the agent sees whom it talks to */
-                               .sdp = c->sdp_to_agent,
-                               .headers = c->w.headers};
-        c->state = CALL_AGENT;
-        c->agent = od_leg_invite(od_dialer_sip(c->d), &inv, on_agent, c);
-        if (!c->agent) {
-            end(c, "failed", 0, NULL, "system", "AGENT_FAILED", "bad agent_sip_uri");
-            return;
-        }
-        od_sip_timer_set(c->timer, od_dialer_conf(c->d)->agent_answer_ms, on_agent_timeout, c);
+    case OD_LEG_ANSWERED: callee_answered(c, leg, ev); return;
+    case OD_LEG_FAILED:
+        if (c->state == CALL_DIALING) callee_failed(c, ev);
         return;
-    }
-    case OD_LEG_FAILED: callee_failed(c, ev); return;
-    case OD_LEG_BYE: end(c, "completed", 0, NULL, "callee", NULL, NULL); return;
+    case OD_LEG_BYE: bye(c, "callee", ev); return;
     case OD_LEG_REOFFER: relay_offer(c, leg, ev); return;
     case OD_LEG_REANSWER: relay_answer(c, leg, ev); return;
     case OD_LEG_GONE:
         c->callee = NULL;
-        if (c->state != CALL_ENDED) { /* e.g. a 2xx crossed our CANCEL */
-            od_leg_event_t failed = {OD_LEG_FAILED, 487, "Request Terminated", NULL, 0, 0};
-            callee_failed(c, &failed);
+        if (c->reoffer_from == leg) c->reoffer_from = NULL;
+        if (c->state == CALL_UP || c->state == CALL_AGENT) {
+            leg_lost(c, 1, "it ended without a BYE");
+        } else if (c->state == CALL_DIALING) { /* over with no final response */
+            od_leg_event_t none = {.type = OD_LEG_FAILED,
+                                   .phrase = "",
+                                   .local = 1,
+                                   .local_status = 0,
+                                   .local_phrase = "the leg ended",
+                                   .retry_after = -1};
+            callee_failed(c, &none);
         }
-        maybe_done(c);
         return;
     }
 }
 
-void od_call_start(od_call_t *c) {
+/* ---- timers ---- */
+
+static void max_duration(od_call_t *c) {
+    char why[96];
+    snprintf(why, sizeof why, "max duration of %d s reached", c->w.max_duration_s);
+    end_local(c, "completed", "system", NULL, why);
+}
+
+static void agent_timeout(od_call_t *c) {
+    char why[96];
+    snprintf(why, sizeof why, "the agent did not answer within %ld ms",
+             od_dialer_conf(c->d)->agent_answer_ms);
+    end_local(c, "failed", "system", "AGENT_NO_ANSWER", why);
+}
+
+static void ring_timeout(od_call_t *c) {
+    if (c->state != CALL_DIALING) return;
+    c->ring_timed_out = 1;
+    if (c->callee) od_leg_hangup(c->callee); /* CANCEL; 487 follows */
+}
+
+static void start(od_call_t *c) {
     od_leg_invite_t inv = {.to = c->w.to,
                            .from = c->w.from,
                            .proxy = c->w.proxy,
                            .username = c->w.username,
-                           .password = c->w.password};
+                           .password = c->w.password,
+                           .headers = c->w.trunk_headers};
     c->state = CALL_DIALING;
     c->timer = od_sip_timer_new(od_dialer_sip(c->d));
     c->callee = c->timer ? od_leg_invite(od_dialer_sip(c->d), &inv, on_callee, c) : NULL;
     if (!c->callee) {
-        od_call_end_unplaced(c, "failed", "CARRIER_REJECTED", "the trunk's URI is not usable");
+        end_local(c, "failed", "system", "CARRIER_UNREACHABLE", "the trunk's URI is not usable");
         return;
     }
     od_sip_timer_set(c->timer, c->w.ringing_timeout_s * 1000L, on_ring_timeout, c);
 }
 
-void od_call_cancel(od_call_t *c) {
+static void cancel(od_call_t *c) {
     switch (c->state) {
-    case CALL_QUEUED:
-        od_call_end_unplaced(c, "canceled", NULL, "canceled before it was dialed");
-        return;
+    case CALL_QUEUED: end_local(c, "canceled", NULL, NULL, "canceled before it was dialed"); return;
     case CALL_DIALING:
         c->canceling = 1;
         od_leg_hangup(c->callee); /* CANCEL; 487 follows */
         return;
     case CALL_AGENT:
-    case CALL_UP: end(c, "canceled", 0, NULL, "system", NULL, "canceled while up"); return;
+    case CALL_UP: end_local(c, "canceled", "system", NULL, "canceled while up"); return;
     case CALL_ENDED: return;
     }
 }
 
+/* ---- the ways in: each handles its event, then settles ---- */
+
+static void on_callee(od_leg_t *leg, void *owner, const od_leg_event_t *ev) {
+    od_call_t *c = owner;
+    callee_event(c, leg, ev);
+    settle(c);
+}
+
+static void on_agent(od_leg_t *leg, void *owner, const od_leg_event_t *ev) {
+    od_call_t *c = owner;
+    agent_event(c, leg, ev);
+    settle(c);
+}
+
+static void on_max_duration(void *arg) {
+    od_call_t *c = arg;
+    max_duration(c);
+    settle(c);
+}
+
+static void on_agent_timeout(void *arg) {
+    od_call_t *c = arg;
+    agent_timeout(c);
+    settle(c);
+}
+
+static void on_ring_timeout(void *arg) {
+    od_call_t *c = arg;
+    ring_timeout(c);
+    settle(c);
+}
+
+void od_call_start(od_call_t *c) {
+    start(c);
+    settle(c);
+}
+
+void od_call_cancel(od_call_t *c) {
+    cancel(c);
+    settle(c);
+}
+
 void od_call_abort(od_call_t *c, const char *error_code, const char *why) {
-    if (c->state == CALL_QUEUED) {
-        od_call_end_unplaced(c, "failed", error_code, why);
-    } else if (c->state == CALL_UP) {
-        end(c, "completed", 0, NULL, "system", NULL, why);
-    } else {
-        end(c, "failed", 0, NULL, "system", error_code, why);
-    }
+    if (c->state == CALL_UP)
+        end_local(c, "completed", "system", NULL, why);
+    else
+        end_local(c, "failed", c->state == CALL_QUEUED ? NULL : "system", error_code, why);
+    settle(c);
 }
 
 void od_call_end_unplaced(od_call_t *c, const char *outcome, const char *error_code,
                           const char *why) {
-    end(c, outcome, 0, NULL, NULL, error_code, why);
+    end_local(c, outcome, NULL, error_code, why);
+    settle(c);
 }

@@ -66,6 +66,7 @@ struct od_dialer {
     uint64_t seen[RECENT_SEEN]; /* hashes of (call_id, attempt) taken lately */
     int seen_next;
     int kafka_ready, paused;
+    od_call_t *released; /* calls done this turn, freed after it (free_released) */
 };
 
 od_sip_t *od_dialer_sip(od_dialer_t *d) { return d->sip; }
@@ -139,8 +140,8 @@ static void unqueue(od_dialer_t *d, od_call_t *c) {
     }
 }
 
-/* Forgets the call: out of the table and its queue, memory freed. */
-static void forget(od_dialer_t *d, od_call_t *c) {
+/* Takes the call out of the table and its trunk's queue. */
+static void unlink_call(od_dialer_t *d, od_call_t *c) {
     for (od_call_t **p = &d->table[slot(d, c->w.call_id)]; *p; p = &(*p)->hnext)
         if (*p == c) {
             *p = c->hnext;
@@ -148,6 +149,9 @@ static void forget(od_dialer_t *d, od_call_t *c) {
             break;
         }
     unqueue(d, c);
+}
+
+static void free_call(od_call_t *c) {
     od_sip_timer_free(c->timer);
     od_work_clear(&c->w);
     free(c->text);
@@ -156,7 +160,27 @@ static void forget(od_dialer_t *d, od_call_t *c) {
     free(c);
 }
 
-void od_dialer_call_done(od_dialer_t *d, od_call_t *c) { forget(d, c); }
+/* Drops a call call.c never had (a copy, or work handed back). */
+static void forget(od_dialer_t *d, od_call_t *c) {
+    unlink_call(d, c);
+    free_call(c);
+}
+
+void od_dialer_call_done(od_dialer_t *d, od_call_t *c) {
+    unlink_call(d, c);
+    c->qnext = d->released;
+    d->released = c;
+}
+
+/* Frees the calls released during this turn, now that no callback up the
+ * stack can hold one. */
+static void free_released(od_dialer_t *d) {
+    while (d->released) {
+        od_call_t *c = d->released;
+        d->released = c->qnext;
+        free_call(c);
+    }
+}
 
 /* ---- pacing: each trunk's INVITEs spaced 1/cps apart ---- */
 
@@ -346,33 +370,54 @@ static void heartbeat(od_dialer_t *d) {
 /* ---- drain ---- */
 
 /* Puts work not yet started back on the dial topic, marked with when we
- * let go of it, so another dialer dials it. Returns how many. */
+ * let go of it, so another dialer dials it. Each call's copy is tracked on
+ * its own: a call whose copy was delivered is forgotten here, one whose
+ * copy failed ends DIALER_SHUTDOWN, never both. Returns how many were
+ * handed back. */
 static int hand_back(od_dialer_t *d) {
-    od_kafka_batch_t batch = {0};
     char at[40];
-    int n = 0;
+    int n = 0, back = 0;
     od_clock_format_rfc3339(od_clock_now_ms(), at, sizeof at);
     for (int i = 0; i < d->ntrunks; i++)
-        for (od_call_t *c = d->trunks[i].head; c; c = c->qnext) {
-            json_t *m = json_loads(c->text, 0, NULL);
-            json_object_set_new(m, "handed_back_at", json_string(at));
-            char *text = json_dumps(m, JSON_COMPACT);
-            produce(d, d->conf->common.topic_dial, c->w.call_id, text, &batch);
-            free(text);
-            json_decref(m);
+        for (od_call_t *c = d->trunks[i].head; c; c = c->qnext)
             n++;
-        }
-    od_kafka_producer_wait(d->out, &batch, 10000);
+    od_call_t **calls = calloc((size_t)n + 1, sizeof *calls);
+    od_kafka_batch_t *batches = calloc((size_t)n + 1, sizeof *batches);
+    if (!calls || !batches) abort(); /* as od_buf does: no way on without memory */
+    n = 0;
     for (int i = 0; i < d->ntrunks; i++)
         while (d->trunks[i].head) {
             od_call_t *c = d->trunks[i].head;
-            if (batch.failed || batch.pending) /* not handed back: say so */
-                od_call_end_unplaced(c, "failed", "DIALER_SHUTDOWN",
-                                     "the dialer shut down before dialing it");
-            else
-                forget(d, c);
+            unqueue(d, c);
+            json_t *m = json_loads(c->text, 0, NULL);
+            json_object_set_new(m, "handed_back_at", json_string(at));
+            char *text = json_dumps(m, JSON_COMPACT);
+            produce(d, d->conf->common.topic_dial, c->w.call_id, text ? text : c->text,
+                    &batches[n]);
+            free(text);
+            json_decref(m);
+            calls[n++] = c;
         }
-    return n;
+    /* kafka.h: each batch must outlive its delivery report, which comes
+     * within the message timeout; SIP is served meanwhile. */
+    for (int i = 0; i < n; i++)
+        while (od_kafka_producer_wait(d->out, &batches[i], 20) > 0) {
+            od_sip_step(d->sip, 0);
+            free_released(d);
+        }
+    for (int i = 0; i < n; i++) {
+        if (batches[i].delivered) {
+            forget(d, calls[i]);
+            back++;
+        } else {
+            od_call_end_unplaced(calls[i], "failed", "DIALER_SHUTDOWN",
+                                 "the dialer shut down before dialing it");
+        }
+    }
+    free_released(d);
+    free(calls);
+    free(batches);
+    return back;
 }
 
 static void abort_all(od_dialer_t *d) {
@@ -429,6 +474,7 @@ int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
             next_hb = now + conf->heartbeat_ms;
         }
         od_kafka_producer_wait(d.out, NULL, 0);
+        free_released(&d);
 
         if (*stop && !draining) {
             draining = 1;
@@ -446,12 +492,14 @@ int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
             give_up = now + 5000;
             OD_INFO("drain over: hanging up %zu calls", d.ncalls);
             abort_all(&d);
+            free_released(&d);
         }
         if (draining && (d.ncalls == 0 || (aborted && now >= give_up))) break;
     }
     heartbeat(&d);
-    od_kafka_producer_destroy(d.out, 10000);
     od_sip_destroy(d.sip, 2000);
+    free_released(&d);
+    od_kafka_producer_destroy(d.out, 10000);
     for (int i = 0; i < d.ntrunks; i++)
         free(d.trunks[i].id);
     free(d.trunks);

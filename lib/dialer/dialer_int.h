@@ -25,11 +25,23 @@ typedef enum {
 typedef struct {
     char call_id[40];
     int attempt;
-    char *to, *from, *proxy, *username, *password, *agent_uri, *trunk_id, *headers;
+    char *to, *from, *proxy, *username, *password, *trunk_id;
+    char *trunk_headers; /* extra lines of the callee's INVITE (caller ID), or NULL */
+    char *agent_uri, *agent_proxy, *agent_username, *agent_password;
+    char *headers; /* what the agent learns of the call (X-Outdial-*) */
     int cps, ringing_timeout_s, max_duration_s;
     int64_t admitted_ms; /* or when a draining dialer handed the work back */
 } od_work_t;
 
+/* A call. Ownership: the dialer creates it (dialer.c) and hands it to
+ * call.c with od_call_start/cancel/abort/end_unplaced. From then on only
+ * call.c decides when it is over: at the end of one of its ways in (those
+ * functions, a leg event, a timer), once the call has reported its end
+ * and has no leg left, it calls od_dialer_call_done() exactly once. The
+ * dialer then takes it out of its table at once and frees it after the
+ * current loop turn, so no caller up the stack is left holding freed
+ * memory. A caller of od_call_* must not assume the call is still in the
+ * table afterwards. */
 typedef struct od_call {
     od_work_t w;
     char *text; /* the dial work as received, to hand it back when draining */
@@ -39,10 +51,11 @@ typedef struct od_call {
     od_sip_timer_t *timer; /* ring timeout, then agent answer, then max duration */
     int64_t ringing_ms, answered_ms;
     unsigned ring_timed_out : 1, canceling : 1, in_queue : 1;
+    unsigned released : 1;              /* handed back by od_dialer_call_done */
     od_leg_t *reoffer_from;             /* the leg whose re-INVITE is being relayed */
     char *sdp_to_callee, *sdp_to_agent; /* last SDP each leg was given */
     struct od_call *hnext;              /* hash chain */
-    struct od_call *qnext;              /* trunk queue */
+    struct od_call *qnext;              /* trunk queue; after release, the free list */
 } od_call_t;
 
 /* ---- work.c ---- */
@@ -70,7 +83,9 @@ od_sip_t *od_dialer_sip(od_dialer_t *d);
 const od_dialer_conf_t *od_dialer_conf(od_dialer_t *d);
 /* Sends a report (consumes rep), keyed by the call. */
 void od_dialer_report(od_dialer_t *d, const od_call_t *c, json_t *rep);
-/* The call has no legs left and has reported its end: free it. */
+/* The call has no legs left and has reported its end: out of the table
+ * now, freed after the current loop turn. Called once per call, by
+ * call.c alone. */
 void od_dialer_call_done(od_dialer_t *d, od_call_t *c);
 
 #endif

@@ -107,7 +107,11 @@ void od_work_clear(od_work_t *w) {
     free(w->username);
     free(w->password);
     free(w->agent_uri);
+    free(w->agent_proxy);
+    free(w->agent_username);
+    free(w->agent_password);
     free(w->trunk_id);
+    free(w->trunk_headers);
     free(w->headers);
     memset(w, 0, sizeof *w);
 }

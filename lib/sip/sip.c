@@ -14,17 +14,27 @@
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/url.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_AUTH_TRIES 2
+/* nta marks the responses it makes itself (a timeout, a transport or DNS
+ * error, a CANCEL's 487 before any answer) with this parser flag
+ * (NTA_INTERNAL_MSG in sofia-sip's private nta_internal.h). They are our
+ * stack's words, never the far end's. */
+#define OD_NTA_INTERNAL_MSG (1 << 15)
+/* INVITEs one leg may send in all while challenged: nua itself re-sends
+ * with cached credentials when a challenge changes (stale=true, a fresh
+ * nonce); this bounds it. */
+#define MAX_SENDS 3
 
 struct od_sip {
     su_home_t home[1];
     su_root_t *root;
     nua_t *nua;
     int shutdown_done;
+    od_leg_t *dead; /* legs gone, told and freed after the current step */
 };
 
 struct od_watch {
@@ -42,45 +52,88 @@ typedef enum { L_CALLING, L_ANSWERED, L_UP, L_ENDING } leg_state_t;
 
 struct od_leg {
     od_sip_t *s;
-    nua_handle_t *nh;
+    nua_handle_t *nh; /* NULL once gone */
     od_leg_cb *cb;
     void *owner;
     leg_state_t state;
-    int auths, challenge_status, hangup, reinvite_out, reinvite_in;
+    int auths, hangup, reinvite_out, reinvite_in, gone;
+    int challenge_status; /* the far end's last 401/407 */
+    char challenge_phrase[64];
     char *username, *password;
-    char *offer; /* the 2xx's offer while unconfirmed: to refuse it on hangup */
+    char *offer;     /* the 2xx's offer while unconfirmed: to refuse it on hangup */
+    char *early_sdp; /* SDP of a 18x, for a 2xx that repeats none */
+    od_leg_t *next_dead;
 };
 
-static void emit(od_leg_t *leg, od_leg_event_type_t type, int status, const char *phrase,
-                 const sip_t *sip) {
-    od_leg_event_t ev = {type, status, phrase ? phrase : "", NULL, 0, 0};
+static int is_local(const sip_t *sip) { return !sip || (sip->sip_flags & OD_NTA_INTERNAL_MSG); }
+
+/* The Q.850 cause of a Reason header (RFC 3326), or 0. */
+static int q850_cause(const sip_t *sip) {
+    if (!sip) return 0;
+    for (const sip_reason_t *re = sip->sip_reason; re; re = re->re_next)
+        if (re->re_protocol && !strcasecmp(re->re_protocol, "Q.850") && re->re_cause) {
+            int cause = atoi(re->re_cause);
+            if (cause > 0 && cause < 128) return cause;
+        }
+    return 0;
+}
+
+/* An event from a message the far end sent (sip may be NULL). */
+static od_leg_event_t event_of(od_leg_event_type_t type, int status, const char *phrase,
+                               const sip_t *sip) {
+    od_leg_event_t ev = {.type = type, .phrase = "", .local_phrase = "", .retry_after = -1};
+    if (is_local(sip) && status) {
+        ev.local = 1;
+        ev.local_status = status;
+        ev.local_phrase = phrase ? phrase : "";
+        return ev;
+    }
+    ev.status = status;
+    ev.phrase = phrase ? phrase : "";
     if (sip && sip->sip_payload && sip->sip_payload->pl_len) {
         ev.sdp = sip->sip_payload->pl_data;
         ev.sdp_len = sip->sip_payload->pl_len;
     }
-    if (leg->cb) leg->cb(leg, leg->owner, &ev);
+    ev.q850_cause = q850_cause(sip);
+    if (sip && sip->sip_retry_after) ev.retry_after = (int)sip->sip_retry_after->af_delta;
+    return ev;
 }
 
-/* The INVITE failed: the leg only waits to be gone now. */
-static void fail(od_leg_t *leg, int status, const char *phrase, int auth_failed) {
-    od_leg_event_t ev = {OD_LEG_FAILED, status, phrase ? phrase : "", NULL, 0, auth_failed};
-    leg->state = L_ENDING;
-    if (leg->cb) leg->cb(leg, leg->owner, &ev);
+static void deliver(od_leg_t *leg, const od_leg_event_t *ev) {
+    if (leg->cb && !leg->gone) leg->cb(leg, leg->owner, ev);
 }
 
 static void leg_free(od_leg_t *leg) {
     free(leg->username);
     free(leg->password);
     free(leg->offer);
+    free(leg->early_sdp);
     free(leg);
 }
 
-/* The leg is over: tell the owner, then let go of everything. */
+/* The leg is over: its handle goes now; the owner hears OD_LEG_GONE and
+ * the leg is freed after the current step, outside sofia-sip's callbacks
+ * (reap), so nothing on the stack above still points at either. */
 static void leg_gone(od_leg_t *leg) {
-    emit(leg, OD_LEG_GONE, 0, NULL, NULL);
+    if (leg->gone) return;
+    leg->state = L_ENDING;
     nua_handle_bind(leg->nh, NULL);
     nua_handle_destroy(leg->nh);
-    leg_free(leg);
+    leg->nh = NULL;
+    leg->next_dead = leg->s->dead;
+    leg->s->dead = leg;
+    leg->gone = 1;
+}
+
+static void reap(od_sip_t *s) {
+    while (s->dead) {
+        od_leg_t *leg = s->dead;
+        s->dead = leg->next_dead;
+        od_leg_event_t ev = {
+            .type = OD_LEG_GONE, .phrase = "", .local_phrase = "", .retry_after = -1};
+        if (leg->cb) leg->cb(leg, leg->owner, &ev);
+        leg_free(leg);
+    }
 }
 
 /* An answer that refuses every stream of `offer` (ports set to 0), to
@@ -136,48 +189,89 @@ static int auth_string(const msg_auth_t *au, const od_leg_t *leg, char *out, siz
     return 0;
 }
 
+/* The INVITE failed: tell the owner; the leg only waits to be gone now. */
+static void fail(od_leg_t *leg, const od_leg_event_t *ev) {
+    leg->state = L_ENDING;
+    deliver(leg, ev);
+}
+
+/* A challenge we do not meet: the request would wait for credentials
+ * forever, so the leg ends here, with the far end's own status. */
+static void give_up_challenge(od_leg_t *leg, const sip_t *sip) {
+    od_leg_event_t ev = event_of(OD_LEG_FAILED, leg->challenge_status, leg->challenge_phrase,
+                                 is_local(sip) ? NULL : sip);
+    if (ev.local) { /* nua's own word (904): report the challenge we got */
+        ev = event_of(OD_LEG_FAILED, 0, NULL, NULL);
+        ev.status = leg->challenge_status;
+        ev.phrase = leg->challenge_phrase;
+    }
+    ev.auth_failed = 1;
+    fail(leg, &ev);
+    leg_gone(leg);
+}
+
+static void on_challenge(od_leg_t *leg, int status, const char *phrase, const sip_t *sip) {
+    char auth[512];
+    const msg_auth_t *au = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+    leg->challenge_status = status;
+    snprintf(leg->challenge_phrase, sizeof leg->challenge_phrase, "%s", phrase ? phrase : "");
+    if (leg->username && !leg->hangup && leg->auths == 0 &&
+        auth_string(au, leg, auth, sizeof auth)) {
+        leg->auths++;
+        nua_authenticate(leg->nh, NUTAG_AUTH(auth), TAG_END());
+        return;
+    }
+    give_up_challenge(leg, sip);
+}
+
 static void on_invite_response(od_leg_t *leg, int status, const char *phrase, const sip_t *sip) {
+    if (leg->state == L_ENDING) return;
     if (leg->state != L_CALLING) { /* our re-INVITE */
         if (status < 200 || !leg->reinvite_out) return;
         leg->reinvite_out = 0;
-        if (status < 300) ack_with(leg->nh, NULL);
-        emit(leg, OD_LEG_REANSWER, status, phrase, status < 300 ? sip : NULL);
+        if (status < 300 && !is_local(sip)) ack_with(leg->nh, NULL);
+        od_leg_event_t ev = event_of(OD_LEG_REANSWER, status, phrase, sip);
+        if (status >= 300) ev.sdp = NULL, ev.sdp_len = 0;
+        deliver(leg, &ev);
         return;
     }
     if (status < 200) {
-        if (status > 100) emit(leg, OD_LEG_PROVISIONAL, status, phrase, sip);
+        if (status <= 100 || is_local(sip)) return; /* 100, or nua's own restarts */
+        od_leg_event_t ev = event_of(OD_LEG_PROVISIONAL, status, phrase, sip);
+        if (ev.sdp) {
+            free(leg->early_sdp);
+            leg->early_sdp = strndup(ev.sdp, ev.sdp_len);
+        }
+        deliver(leg, &ev);
         return;
     }
-    if (status < 300) {
+    if (status < 300 && !is_local(sip)) {
+        od_leg_event_t ev = event_of(OD_LEG_ANSWERED, status, phrase, sip);
+        if (!ev.sdp && leg->early_sdp) {
+            ev.sdp = leg->early_sdp;
+            ev.sdp_len = strlen(leg->early_sdp);
+        }
         leg->state = L_ANSWERED;
-        if (sip && sip->sip_payload && sip->sip_payload->pl_data)
-            leg->offer = strndup(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-        if (leg->hangup) { /* CANCEL crossed the 2xx: confirm, then end */
-            leg->hangup = 0;
-            od_leg_hangup(leg);
-            return;
-        }
-        emit(leg, OD_LEG_ANSWERED, status, phrase, sip);
+        if (ev.sdp) leg->offer = strndup(ev.sdp, ev.sdp_len);
+        deliver(leg, &ev);
         return;
     }
-    if ((status == 401 || status == 407) && sip) {
-        char auth[512];
-        const msg_auth_t *au =
-            status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
-        leg->challenge_status = status;
-        if (leg->username && !leg->hangup && leg->auths < MAX_AUTH_TRIES &&
-            auth_string(au, leg, auth, sizeof auth)) {
-            leg->auths++;
-            nua_authenticate(leg->nh, NUTAG_AUTH(auth), TAG_END());
-            return;
-        }
-        fail(leg, status, phrase, 1);
-        leg_gone(leg); /* a challenge left unanswered would wait forever */
+    if ((status == 401 || status == 407) && !is_local(sip)) {
+        on_challenge(leg, status, phrase, sip);
         return;
     }
-    /* 904: the same challenge again, i.e. wrong credentials */
-    fail(leg, status == 904 && leg->challenge_status ? leg->challenge_status : status, phrase,
-         status == 904);
+    if (status == 904 && leg->challenge_status) { /* the same challenge again */
+        give_up_challenge(leg, sip);
+        return;
+    }
+    od_leg_event_t ev = event_of(OD_LEG_FAILED, status, phrase, sip);
+    char contact[256];
+    if (!ev.local && status < 400 && sip && sip->sip_contact &&
+        url_e(contact, sizeof contact, sip->sip_contact->m_url) > 0) {
+        contact[sizeof contact - 1] = 0;
+        ev.contact = contact;
+    }
+    fail(leg, &ev);
 }
 
 static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua, od_sip_t *s,
@@ -198,7 +292,10 @@ static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua
             return;
         }
         leg->reinvite_in = 1;
-        emit(leg, OD_LEG_REOFFER, 0, NULL, sip);
+        {
+            od_leg_event_t ev = event_of(OD_LEG_REOFFER, 0, NULL, sip);
+            deliver(leg, &ev);
+        }
         return;
     default: break;
     }
@@ -215,7 +312,8 @@ static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua
     case nua_i_bye:
         if (leg->state != L_ENDING) {
             leg->state = L_ENDING;
-            emit(leg, OD_LEG_BYE, 0, NULL, NULL);
+            od_leg_event_t ev = event_of(OD_LEG_BYE, 0, NULL, sip);
+            deliver(leg, &ev);
         }
         break;
     case nua_i_state: {
@@ -251,19 +349,24 @@ od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
      * answer, no session timers or 100rel we would have to honour, no
      * INVITE re-sent by the library after a 503 with Retry-After. */
     nua_set_params(s->nua, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOACK(0), NUTAG_AUTOANSWER(0),
-                   NUTAG_MAX_RETRY_AFTER(0), NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
-                   SIPTAG_SUPPORTED_STR(""), NUTAG_ENABLEMESSAGE(0), TAG_END());
+                   NUTAG_MAX_RETRY_AFTER(0), NUTAG_RETRY_COUNT(MAX_SENDS - 1),
+                   NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0), SIPTAG_SUPPORTED_STR(""),
+                   NUTAG_ENABLEMESSAGE(0), TAG_END());
     return s;
 }
 
-void od_sip_step(od_sip_t *s, long timeout_ms) { su_root_step(s->root, timeout_ms); }
+void od_sip_step(od_sip_t *s, long timeout_ms) {
+    su_root_step(s->root, timeout_ms);
+    reap(s);
+}
 
 void od_sip_destroy(od_sip_t *s, long timeout_ms) {
     if (!s) return;
     nua_shutdown(s->nua);
     for (long waited = 0; !s->shutdown_done && waited < timeout_ms; waited += 50)
-        su_root_step(s->root, 50);
+        od_sip_step(s, 50);
     nua_destroy(s->nua);
+    reap(s);
     su_root_destroy(s->root);
     su_home_deinit(s->home);
     su_deinit();
@@ -333,9 +436,7 @@ od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, 
     leg->nh =
         nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from), TAG_END());
     if (!leg->nh) {
-        free(leg->username);
-        free(leg->password);
-        free(leg);
+        leg_free(leg);
         return NULL;
     }
     /* The proxy is a transaction setting: given to nua_handle() it is
@@ -348,7 +449,7 @@ od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, 
 }
 
 void od_leg_ack(od_leg_t *leg, const char *sdp) {
-    if (leg->state != L_ANSWERED) return;
+    if (leg->gone || leg->state != L_ANSWERED) return;
     leg->state = L_UP;
     free(leg->offer);
     leg->offer = NULL;
@@ -356,7 +457,7 @@ void od_leg_ack(od_leg_t *leg, const char *sdp) {
 }
 
 void od_leg_respond(od_leg_t *leg, int status, const char *phrase, const char *sdp) {
-    if (!leg->reinvite_in) return;
+    if (leg->gone || !leg->reinvite_in) return;
     leg->reinvite_in = 0;
     if (sdp && status < 300)
         nua_respond(leg->nh, status, phrase, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
@@ -366,13 +467,14 @@ void od_leg_respond(od_leg_t *leg, int status, const char *phrase, const char *s
 }
 
 void od_leg_reinvite(od_leg_t *leg, const char *sdp) {
-    if (leg->state != L_UP || leg->reinvite_out) return;
+    if (leg->gone || leg->state != L_UP || leg->reinvite_out) return;
     leg->reinvite_out = 1;
     nua_invite(leg->nh, TAG_IF(sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                TAG_IF(sdp, SIPTAG_PAYLOAD_STR(sdp)), TAG_END());
 }
 
 void od_leg_hangup(od_leg_t *leg) {
+    if (leg->gone) return;
     switch (leg->state) {
     case L_CALLING:
         if (!leg->hangup) nua_cancel(leg->nh, TAG_END());

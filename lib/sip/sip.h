@@ -3,7 +3,7 @@
  * reports what happens to each through one callback, plus the event loop
  * (timers, file descriptors) the dialer runs on. Everything here runs in
  * the thread that calls od_sip_step(): sofia-sip is kept single-threaded
- * (../shared/notes/sofia-sip.md). */
+ * (docs/dialer.md, "Inside the dialer"). */
 #ifndef OD_SIP_H
 #define OD_SIP_H
 
@@ -15,22 +15,36 @@ typedef struct od_sip_timer od_sip_timer_t;
 
 typedef enum {
     OD_LEG_PROVISIONAL, /* 180/183 to our INVITE */
-    OD_LEG_ANSWERED,    /* 2xx to our INVITE; sdp = its body. Confirm with od_leg_ack() */
-    OD_LEG_FAILED,      /* the INVITE failed: status >= 300 (also made locally: 408, 9xx) */
+    OD_LEG_ANSWERED,    /* 2xx to our INVITE; sdp = its body, or the SDP of an earlier
+                         * 18x if the 2xx has none. Confirm with od_leg_ack() */
+    OD_LEG_FAILED,      /* the INVITE ended without an answer (see `local`) */
     OD_LEG_BYE,         /* the far end hung up (the adapter has answered its BYE) */
     OD_LEG_REOFFER,     /* a re-INVITE on an established leg: sdp = its offer (may be
                          * empty); answer with od_leg_respond() */
-    OD_LEG_REANSWER,    /* our re-INVITE was answered: status; sdp if 2xx (ACK sent) */
+    OD_LEG_REANSWER,    /* our re-INVITE was answered: status; sdp if 2xx (ACK sent).
+                         * `local` set: no answer came (the leg is likely lost) */
     OD_LEG_GONE,        /* the leg is over: its last event. It is freed on return */
 } od_leg_event_type_t;
 
 typedef struct {
     od_leg_event_type_t type;
-    int status;         /* SIP status (0 where none) */
-    const char *phrase; /* its reason phrase ("" where none) */
-    const char *sdp;    /* body, valid during the callback only; NULL if none */
+    /* What the far end sent: its SIP status and reason phrase (0 and ""
+     * where it sent none). Never a status our own stack made up. */
+    int status;
+    const char *phrase;
+    /* FAILED, REANSWER: set when nothing final came from the far end (no
+     * response in time, a transport or DNS error, a message too large):
+     * status is 0 and local_status/local_phrase say what our stack
+     * decided, for a message (never to be reported as the far end's). */
+    int local;
+    int local_status;
+    const char *local_phrase;
+    const char *sdp; /* body, valid during the callback only; NULL if none */
     size_t sdp_len;
-    int auth_failed; /* FAILED: a 401/407 the credentials could not meet */
+    int auth_failed;     /* FAILED: a 401/407 the credentials could not meet */
+    int q850_cause;      /* from the far end's Reason: Q.850;cause=N (RFC 3326), or 0 */
+    int retry_after;     /* FAILED: the far end's Retry-After in seconds, or -1 */
+    const char *contact; /* FAILED with a 3xx: its first Contact URI, or NULL */
 } od_leg_event_t;
 
 typedef void od_leg_cb(od_leg_t *leg, void *owner, const od_leg_event_t *ev);
@@ -62,9 +76,9 @@ void od_sip_timer_free(od_sip_timer_t *t);
 /* ---- legs ---- */
 
 typedef struct {
-    const char *to;       /* request URI and To: "sip:+4420...@carrier" */
+    const char *to;       /* request URI and To: "sip:+4420...@carrier;transport=tcp" */
     const char *from;     /* From: "sip:+1415...@carrier" */
-    const char *proxy;    /* outbound proxy URI, or NULL to route by the request URI */
+    const char *proxy;    /* first hop (outbound proxy) URI, or NULL to route by the request URI */
     const char *username; /* digest credentials for 401/407, or NULL */
     const char *password;
     const char *sdp;     /* offer, or NULL for an INVITE without SDP (offer in the 200) */
@@ -72,9 +86,16 @@ typedef struct {
 } od_leg_invite_t;
 
 /* Places an INVITE. Events for the leg go to cb(leg, owner, ...) until
- * OD_LEG_GONE. Digest challenges are met with the credentials, at most
- * twice; after that the leg fails with auth_failed set. Returns NULL on a
- * local failure (bad URI). */
+ * OD_LEG_GONE; none is delivered before this returns. The first digest
+ * challenge is met with the credentials; a later one only while the far
+ * end says the nonce was stale, up to three INVITEs in all; after that the
+ * leg fails with auth_failed set and the far end's last challenge status.
+ * Redirects (3xx) are reported, never followed. Returns NULL on a local
+ * failure (bad URI).
+ *
+ * Ownership: the adapter owns the leg. It is freed right after its
+ * OD_LEG_GONE event (outside sofia-sip's callbacks); after that event the
+ * owner must not use it. */
 od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, void *owner);
 
 /* ACKs the 2xx of our INVITE, with `sdp` as the answer (NULL: no body). */
@@ -89,7 +110,8 @@ void od_leg_reinvite(od_leg_t *leg, const char *sdp);
 
 /* Ends the leg in whatever state: CANCEL while the INVITE is pending, ACK
  * (with every stream refused) then BYE when answered but not confirmed,
- * BYE once up. OD_LEG_GONE follows. Safe to call twice. */
+ * BYE once up. OD_LEG_GONE follows. Safe to call twice, and on a leg that
+ * failed or is gone (until its OD_LEG_GONE returns). */
 void od_leg_hangup(od_leg_t *leg);
 
 #endif

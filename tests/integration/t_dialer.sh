@@ -72,7 +72,7 @@ check "busy" "$(outcome 12)" "busy 486 callee"
 check "declined" "$(outcome 13)" "failed 603 DECLINED callee"
 check "ring timeout" "$(outcome 14)" "no_answer 487 system"
 grep -q "^CANCEL sip:" <<<"$(carrier_saw 14)" && ok "ring timeout sent CANCEL" || not_ok "CANCEL on ring timeout"
-check "carrier 503" "$(outcome 15)" "failed 503 CARRIER_REJECTED carrier"
+check "carrier 503 with Retry-After: out of capacity" "$(outcome 15)" "failed 503 CARRIER_CAPACITY carrier"
 check "503 with Retry-After is not re-sent" "$(carrier_saw 15 | grep -c '^INVITE sip:')" 1
 check "carrier 480" "$(outcome 25)" "failed 480 CARRIER_REJECTED carrier"
 check "nothing billed for calls never answered" \
@@ -83,7 +83,9 @@ check "407 then success" "$(outcome 16)" "completed 200 system"
 grep -q '^Proxy-Authorization: Digest username="u"' <<<"$(carrier_saw 16)" && ok "credentials sent" ||
   not_ok "Proxy-Authorization"
 check "407 forever" "$(outcome 17)" "failed 407 AUTH_FAILED carrier"
-check_ge "407 forever: challenges answered, then given up" "$(carrier_saw 17 | grep -c "^INVITE sip:")" 2
+check "407 forever (the same nonce): the challenge answered once, then given up" \
+  "$(carrier_saw 17 | grep -c "^INVITE sip:")" 2
+check "407 forever: the carrier's own phrase" "$(call_field acme 17 sip_reason)" "Proxy Authentication Required"
 
 # --- hang-ups, limits, re-INVITE -------------------------------------------
 check "callee hangs up" "$(outcome 18)" "completed 200 callee"
