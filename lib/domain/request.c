@@ -96,7 +96,8 @@ static int check_url(od_request_t *req, json_t *v) {
     return 0;
 }
 
-/* retry: {"max_attempts":1..10,"delay_seconds":0..86400,"on":["no_answer","busy"]} */
+/* retry: {"max_attempts":1..10,"delay_seconds":0..86400,
+ *         "on":["no_answer","busy","carrier_busy"]} */
 static int check_retry(od_request_t *req, json_t *v) {
     if (!v) return 0;
     if (!json_is_object(v)) return fail(req, OD_REJ_INVALID_REQUEST, "retry must be an object");
@@ -115,9 +116,11 @@ static int check_retry(od_request_t *req, json_t *v) {
                 return fail(req, OD_REJ_INVALID_REQUEST, "retry.on must be an array");
             json_array_foreach(x, i, e) {
                 const char *s = json_string_value(e);
-                if (!s || (strcmp(s, "no_answer") && strcmp(s, "busy")))
-                    return fail(req, OD_REJ_INVALID_REQUEST,
-                                "retry.on may list only \"no_answer\" and \"busy\"");
+                if (!s ||
+                    (strcmp(s, "no_answer") && strcmp(s, "busy") && strcmp(s, "carrier_busy")))
+                    return fail(
+                        req, OD_REJ_INVALID_REQUEST,
+                        "retry.on may list only \"no_answer\", \"busy\" and \"carrier_busy\"");
             }
         } else {
             return fail(req, OD_REJ_INVALID_REQUEST, "retry has an unknown field \"%.40s\"", k);

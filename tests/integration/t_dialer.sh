@@ -38,6 +38,8 @@ outcome() { call_field acme "$1" "concat_ws(' ', status, sip_status, error_code,
   call 23 bot 09
   call 24 busy 09
   call 25 bot 10
+  call 26 bot 04 '"retry":{"max_attempts":2,"delay_seconds":1,"on":["carrier_busy"]}'
+  call 27 bot 02 '"retry":{"max_attempts":2,"delay_seconds":1,"on":["no_answer","busy","carrier_busy"]}'
 } | outdialctl submit - >/dev/null
 
 # --- cancels: while ringing, and once up --------------------------------
@@ -75,6 +77,16 @@ grep -q "^CANCEL sip:" <<<"$(carrier_saw 14)" && ok "ring timeout sent CANCEL" |
 check "carrier 503 with Retry-After: out of capacity" "$(outcome 15)" "failed 503 CARRIER_CAPACITY carrier"
 check "503 with Retry-After is not re-sent" "$(carrier_saw 15 | grep -c '^INVITE sip:')" 1
 check "carrier 480" "$(outcome 25)" "failed 480 CARRIER_REJECTED carrier"
+check "503 + Retry-After, policy carrier_busy: retried once, then out of attempts" \
+  "$(outcome 26) $(call_field acme 26 "attempt || ' ' || retry_after_seconds")" "failed 503 CARRIER_CAPACITY carrier 2 5"
+check "its events" "$(story acme 26)" "queued,initiated,queued,initiated,failed"
+check "the retry no sooner than the carrier's Retry-After (5 s, policy delay 1 s)" \
+  "$(sql "SELECT max(occurred_at) - min(occurred_at) >= interval '5 s' FROM call_events e JOIN calls c USING (call_id)
+          WHERE c.request_id = '26' AND e.type = 'call.initiated'")" t
+check "the retry's queued event carries the carrier's Retry-After" \
+  "$(sql "SELECT e.body->>'retry_after_seconds' FROM call_events e JOIN calls c USING (call_id)
+          WHERE c.request_id = '26' AND e.type = 'call.queued' AND e.seq > 1")" 5
+check "a decline is never retried, whatever the policy lists" "$(outcome 27) $(call_field acme 27 attempt)" "failed 603 DECLINED callee 1"
 check "nothing billed for calls never answered" \
   "$(sql "SELECT count(*) FROM calls WHERE request_id IN ('12','13','14','15','17','25') AND (cost_millicents <> 0 OR credit_status <> 'released')")" 0
 
