@@ -136,6 +136,10 @@ const od_opt_t od_common_opts[] = {
      "internal topic of dialer reports and heartbeats", F(topic_reports)},
     {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,
      "extra librdkafka settings, k=v,k=v (e.g. security.protocol=ssl)", F(kafka_extra)},
+    {"credentials-key-file", "OUTDIAL_CREDENTIALS_KEY_FILE", OD_OPT_STRING, NULL,
+     "file with the key (64 hex digits) that seals trunk and agent passwords in dial work; "
+     "schedulers and dialers share it",
+     F(credentials_key_file)},
     OD_OPT_END,
 };
 #undef F

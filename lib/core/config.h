@@ -39,6 +39,7 @@ int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **
 typedef struct {
     const char *brokers, *pg_dsn, *topic_requests, *topic_events, *kafka_extra;
     const char *topic_dial, *topic_reports; /* internal: schedulers <-> dialers */
+    const char *credentials_key_file;       /* seals passwords in dial work (lib/crypto) */
 } od_common_conf_t;
 
 extern const od_opt_t od_common_opts[];

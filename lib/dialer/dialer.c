@@ -67,6 +67,7 @@ struct od_dialer {
     int seen_next;
     int kafka_ready, paused;
     od_call_t *released; /* calls done this turn, freed after it (free_released) */
+    od_seal_key_t key;   /* opens the passwords in dial work */
 };
 
 od_sip_t *od_dialer_sip(od_dialer_t *d) { return d->sip; }
@@ -266,7 +267,7 @@ static void on_dial(od_dialer_t *d, json_t *m, const char *text, size_t len) {
     char err[160];
     od_call_t *c = calloc(1, sizeof *c);
     c->d = d;
-    int bad = od_work_parse(m, &c->w, err, sizeof err);
+    int bad = od_work_parse(m, &d->key, &c->w, err, sizeof err);
     if (!c->w.call_id[0] || find(d, c->w.call_id) ||
         seen_before(d, c->w.call_id, c->w.attempt)) { /* unusable, or a copy */
         if (!c->w.call_id[0]) OD_WARN("dial work ignored: %s", err);
@@ -438,6 +439,11 @@ int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
                                    .from_beginning = 1,
                                    .client_id = "outdial-dialer",
                                    .extra = conf->common.kafka_extra};
+    if (od_seal_key_load(&d.key, conf->common.credentials_key_file, err, sizeof err)) {
+        OD_ERROR("%s", err);
+        free(d.table);
+        return 1;
+    }
     d.sip = od_sip_new(conf->sip_bind, err, sizeof err);
     if (!d.sip) {
         OD_ERROR("%s", err);

@@ -4,6 +4,7 @@
 #ifndef OD_DIALER_INT_H
 #define OD_DIALER_INT_H
 
+#include "crypto/crypto.h"
 #include "dialer/dialer.h"
 #include "sip/sip.h"
 
@@ -60,8 +61,9 @@ typedef struct od_call {
 
 /* ---- work.c ---- */
 
-/* Fills w from dial work; returns 0, or -1 with the reason in err. */
-int od_work_parse(json_t *msg, od_work_t *w, char *err, size_t errsz);
+/* Fills w from dial work, opening sealed passwords with `key`; returns 0,
+ * or -1 with the reason in err. */
+int od_work_parse(json_t *msg, const od_seal_key_t *key, od_work_t *w, char *err, size_t errsz);
 void od_work_clear(od_work_t *w);
 
 /* ---- call.c ---- */

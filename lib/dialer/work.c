@@ -35,7 +35,21 @@ static void json_header(od_buf_t *b, const char *name, json_t *v) {
     free(text);
 }
 
-int od_work_parse(json_t *m, od_work_t *w, char *err, size_t errsz) {
+/* A password of `o` ("trunk", "agent"): sealed by the schedulers
+ * (password_sealed), or in clear from an older scheduler. 0 with *out set
+ * (NULL if none); -1 if sealed with another key. */
+static int password(json_t *o, const od_seal_key_t *key, char **out) {
+    const char *sealed = str(o, "password_sealed");
+    *out = NULL;
+    if (sealed) {
+        *out = od_unseal(key, sealed);
+        return *out ? 0 : -1;
+    }
+    *out = dup_or_null(str(o, "password"));
+    return 0;
+}
+
+int od_work_parse(json_t *m, const od_seal_key_t *key, od_work_t *w, char *err, size_t errsz) {
     json_t *trunk = json_object_get(m, "trunk");
     const char *id = str(m, "call_id"), *to = str(m, "to_number"), *from = str(m, "from_number");
     const char *agent = str(m, "agent_sip_uri"), *proxy = str(trunk, "proxy");
@@ -76,7 +90,14 @@ int od_work_parse(json_t *m, od_work_t *w, char *err, size_t errsz) {
     w->from = strdup(b.data);
     w->proxy = strdup(proxy);
     w->username = dup_or_null(str(trunk, "username"));
-    w->password = dup_or_null(str(trunk, "password"));
+    if (password(trunk, key, &w->password)) {
+        od_buf_free(&b);
+        od_work_clear(w);
+        snprintf(err, errsz,
+                 "the trunk's password is sealed with another key than this dialer's "
+                 "OUTDIAL_CREDENTIALS_KEY_FILE");
+        return -1;
+    }
     w->agent_uri = strdup(agent);
     w->trunk_id = strdup(str(trunk, "id") ? str(trunk, "id") : proxy);
 

@@ -11,12 +11,14 @@
  * publishes again, with the same ce_id/event_id. */
 #include "core/clock.h"
 #include "core/log.h"
+#include "crypto/crypto.h"
 #include "db/db.h"
 #include "db/repo.h"
 #include "domain/event.h"
 #include "kafka/kafka.h"
 #include "scheduler/scheduler_int.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,31 @@ struct od_relay {
     od_kafka_batch_t batch;
     int64_t *ids;
     int nids, produce_failed;
+    od_seal_key_t key; /* seals passwords in dial work */
 };
+
+/* Dial work leaves with its passwords sealed (crypto.h): "password" of
+ * "trunk" and of "agent" becomes "password_sealed"; without a key it is
+ * left out. Never in clear on the topic. Returns the body to send (free
+ * it), or NULL to send the row's as it is. */
+static char *seal_dial(od_relay_t *r, const char *body) {
+    if (!strstr(body, "\"password\"")) return NULL;
+    json_t *m = json_loads(body, 0, NULL);
+    if (!m) return strdup("{}"); /* cannot happen (the SQL builds it); fail closed */
+    const char *parts[] = {"trunk", "agent"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        json_t *o = json_object_get(m, parts[i]);
+        const char *pw = json_string_value(json_object_get(o, "password"));
+        if (!pw) continue;
+        char *sealed = od_seal(&r->key, pw);
+        if (sealed) json_object_set_new(o, "password_sealed", json_string(sealed));
+        free(sealed);
+        json_object_del(o, "password");
+    }
+    char *out = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    return out ? out : strdup("{}");
+}
 
 static void publish_row(const od_outbox_row_t *row, void *ctx) {
     od_relay_t *r = ctx;
@@ -50,10 +76,14 @@ static void publish_row(const od_outbox_row_t *row, void *ctx) {
     };
     /* Dial work is internal: its own topic, no CloudEvents headers. */
     int event = strcmp(row->kind, "dial") != 0;
-    if (od_kafka_produce(r->producer,
-                         event ? r->conf->common.topic_events : r->conf->common.topic_dial,
-                         row->call_id, strlen(row->call_id), row->body, strlen(row->body),
-                         event ? h : NULL, event ? (int)(sizeof h / sizeof *h) : 0, &r->batch)) {
+    char *sealed = event ? NULL : seal_dial(r, row->body);
+    const char *body = sealed ? sealed : row->body;
+    int rc = od_kafka_produce(r->producer,
+                              event ? r->conf->common.topic_events : r->conf->common.topic_dial,
+                              row->call_id, strlen(row->call_id), body, strlen(body),
+                              event ? h : NULL, event ? (int)(sizeof h / sizeof *h) : 0, &r->batch);
+    free(sealed);
+    if (rc) {
         r->produce_failed = 1;
         return;
     }
@@ -130,6 +160,15 @@ od_relay_t *od_relay_start(const od_scheduler_conf_t *conf, volatile sig_atomic_
     r->conf = conf;
     r->stop = stop;
     r->ids = calloc((size_t)conf->relay_batch, sizeof *r->ids);
+    if (od_seal_key_load(&r->key, conf->common.credentials_key_file, err, sizeof err)) {
+        od_logkv(OD_LOG_ERROR, "relay cannot start", "err", err, (const char *)NULL);
+        goto fail;
+    }
+    if (!r->key.set)
+        od_logkv(OD_LOG_WARN,
+                 "no OUTDIAL_CREDENTIALS_KEY_FILE: trunk and agent passwords are left out of dial "
+                 "work, so a trunk that challenges fails AUTH_FAILED",
+                 (const char *)NULL);
     r->db = od_db_connect(conf->common.pg_dsn, "outdial-relay", err, sizeof err);
     if (!r->db || od_db_listen(r->db, "outdial_outbox")) {
         od_logkv(OD_LOG_ERROR, "relay cannot start", "err", r->db ? od_db_error(r->db) : err,

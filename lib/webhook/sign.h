@@ -1,6 +1,6 @@
 /* Webhook signatures: HMAC-SHA256 over "<t>.<body>" with the org's secret,
- * sent as `Outdial-Signature: t=<unix seconds>,v1=<hex>`. The only code
- * that includes OpenSSL (docs/webhooks.md shows how receivers verify). */
+ * sent as `Outdial-Signature: t=<unix seconds>,v1=<hex>` (docs/webhooks.md
+ * shows how receivers verify). */
 #ifndef OD_WEBHOOK_SIGN_H
 #define OD_WEBHOOK_SIGN_H
 

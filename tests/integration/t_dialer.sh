@@ -143,6 +143,10 @@ check "every event validates against schemas/event.schema.json ($good)" "$bad" 0
 check_ge "events checked" "$good" 60
 read -r good bad < <(kcat -C -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_DIAL" -o beginning -e -q | validate dial)
 check "every dial message validates ($good)" "$bad" 0
+kcat -C -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_DIAL" -o beginning -e -q > "$T_DIR/dial.txt"
+check "no password in clear on the dial topic" "$(grep -c '"password"' "$T_DIR/dial.txt")" 0
+check "every dial message carries the trunk's password sealed" \
+  "$(grep -c '"password_sealed":"v1\.' "$T_DIR/dial.txt")" "$(grep -c '"type":"dial"' "$T_DIR/dial.txt")"
 read -r good bad < <(kcat -C -b "$OUTDIAL_KAFKA_BROKERS" -t "$OUTDIAL_TOPIC_REPORTS" -o beginning -e -q | validate report)
 check "every dialer report validates ($good)" "$bad" 0
 

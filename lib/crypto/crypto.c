@@ -1,0 +1,143 @@
+/* HMAC-SHA256 and AES-256-GCM sealing over OpenSSL's libcrypto. */
+#include "crypto/crypto.h"
+
+#include "core/buf.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define PREFIX "v1."
+
+void od_crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t len,
+                           unsigned char out[OD_HMAC_SHA256_LEN]) {
+    unsigned int n = OD_HMAC_SHA256_LEN;
+    HMAC(EVP_sha256(), key, (int)key_len, msg, len, out, &n);
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int od_seal_key_load(od_seal_key_t *key, const char *path, char *err, size_t errsz) {
+    memset(key, 0, sizeof *key);
+    if (!path || !*path) return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errsz, "cannot read the credentials key file %s", path);
+        return -1;
+    }
+    char text[256];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    const char *p = text;
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t digits = 0;
+    while (hexval(p[digits]) >= 0)
+        digits++;
+    const char *rest = p + digits;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    if (digits != 2 * OD_SEAL_KEY_LEN || *rest) {
+        snprintf(err, errsz,
+                 "the credentials key file %s must hold 64 hex digits (openssl rand -hex 32)",
+                 path);
+        return -1;
+    }
+    for (int i = 0; i < OD_SEAL_KEY_LEN; i++)
+        key->k[i] = (unsigned char)(hexval(p[2 * i]) << 4 | hexval(p[2 * i + 1]));
+    key->set = 1;
+    return 0;
+}
+
+static int b64val(int c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+/* base64url (unpadded) into out; returns the byte count or -1. */
+static long b64url_decode(const char *s, unsigned char *out, size_t cap) {
+    size_t n = 0;
+    unsigned v = 0;
+    int bits = 0;
+    for (; *s; s++) {
+        int d = b64val((unsigned char)*s);
+        if (d < 0) return -1;
+        v = v << 6 | (unsigned)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= cap) return -1;
+            out[n++] = (unsigned char)(v >> bits);
+        }
+    }
+    return (long)n;
+}
+
+char *od_seal(const od_seal_key_t *key, const char *plain) {
+    if (!key->set) return NULL;
+    size_t len = strlen(plain);
+    unsigned char *raw = malloc(NONCE_LEN + len + TAG_LEN);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0,
+        ok = raw && ctx && RAND_bytes(raw, NONCE_LEN) == 1 &&
+             EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->k, raw) == 1 &&
+             EVP_EncryptUpdate(ctx, raw + NONCE_LEN, &n, (const unsigned char *)plain, (int)len) ==
+                 1 &&
+             EVP_EncryptFinal_ex(ctx, raw + NONCE_LEN + n, &fin) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, raw + NONCE_LEN + len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        free(raw);
+        return NULL;
+    }
+    od_buf_t b = {0};
+    od_buf_puts(&b, PREFIX);
+    od_buf_base64url(&b, raw, NONCE_LEN + len + TAG_LEN);
+    free(raw);
+    return b.data;
+}
+
+char *od_unseal(const od_seal_key_t *key, const char *sealed) {
+    if (!key->set || strncmp(sealed, PREFIX, strlen(PREFIX))) return NULL;
+    const char *b64 = sealed + strlen(PREFIX);
+    size_t cap = strlen(b64) * 3 / 4 + 3;
+    unsigned char *raw = malloc(cap);
+    long got = raw ? b64url_decode(b64, raw, cap) : -1;
+    if (got < NONCE_LEN + TAG_LEN) {
+        free(raw);
+        return NULL;
+    }
+    size_t len = (size_t)got - NONCE_LEN - TAG_LEN;
+    char *plain = malloc(len + 1);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0;
+    int ok = plain && ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->k, raw) == 1 &&
+             EVP_DecryptUpdate(ctx, (unsigned char *)plain, &n, raw + NONCE_LEN, (int)len) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, raw + NONCE_LEN + len) == 1 &&
+             EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + n, &fin) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    free(raw);
+    if (!ok) {
+        free(plain);
+        return NULL;
+    }
+    plain[len] = 0;
+    if (strlen(plain) != len) { /* a NUL inside: not what od_seal made */
+        free(plain);
+        return NULL;
+    }
+    return plain;
+}
