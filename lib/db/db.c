@@ -95,8 +95,18 @@ PGresult *od_db__query(od_db_t *db, const char *sql, int nparams, const char *co
 int od_db_exec(od_db_t *db, const char *sql) { return od_db__check(db, PQexec(db->conn, sql), 0); }
 
 int od_db_listen(od_db_t *db, const char *channel) {
-    if (db->nlistens >= 4) return OD_ERR_INVALID;
-    snprintf(db->listens[db->nlistens++], sizeof db->listens[0], "%s", channel);
+    int i = 0;
+    while (i < db->nlistens && strcmp(db->listens[i], channel))
+        i++;
+    /* Already remembered (e.g. listened again after a reconnect): LISTEN is
+     * idempotent, the list must be too, or each outage would take a slot. */
+    if (i == db->nlistens) {
+        if (db->nlistens >= OD_DB_MAX_LISTENS || strlen(channel) >= sizeof db->listens[0]) {
+            set_err(db, "too many LISTEN channels on one connection, or a name too long");
+            return OD_ERR_INVALID;
+        }
+        snprintf(db->listens[db->nlistens++], sizeof db->listens[0], "%s", channel);
+    }
     char sql[96];
     snprintf(sql, sizeof sql, "LISTEN %s", channel);
     return od_db_exec(db, sql);

@@ -31,7 +31,9 @@ const char *od_db_error(od_db_t *db);
  * serialization), OD_ERR_INVALID if the statement failed. */
 int od_db_exec(od_db_t *db, const char *sql) OD_MUSTCHECK;
 
-/* LISTEN on `channel`, remembered across reconnects. */
+/* LISTEN on `channel`, remembered across reconnects (od_db_reconnect
+ * listens again by itself). Listening again on a channel already
+ * remembered is harmless and takes no room; up to 4 distinct channels. */
 int od_db_listen(od_db_t *db, const char *channel) OD_MUSTCHECK;
 
 /* Waits up to timeout_ms for a notification on any listened channel;

@@ -7,10 +7,12 @@
 
 #include <libpq-fe.h>
 
+#define OD_DB_MAX_LISTENS 4 /* distinct channels; re-listening one takes no slot */
+
 struct od_db {
     PGconn *conn;
     char *dsn, *app;
-    char listens[4][64];
+    char listens[OD_DB_MAX_LISTENS][64];
     int nlistens;
     int pending_notify; /* bit per listens[] index */
     char err[512];

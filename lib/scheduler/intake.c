@@ -259,8 +259,7 @@ static int wait_for_db(intake_t *in, batch_t *b) {
                                                  backoff, 0);
         else
             od_clock_sleep_ms(backoff);
-        if (od_db_reconnect(in->db) == OD_OK &&
-            od_db_listen(in->db, "outdial_provisioning") == OD_OK) {
+        if (od_db_reconnect(in->db) == OD_OK) { /* listens again by itself */
             for (int i = 1; i < INTAKE_LANES; i++)
                 if (!od_db_alive(in->lane[i]) && od_db_reconnect(in->lane[i])) {
                     /* used again once it reconnects; see free_lane() */

@@ -94,8 +94,7 @@ static void publish_row(const od_outbox_row_t *row, void *ctx) {
 static int ensure_leader(od_relay_t *r) {
     if (!od_db_alive(r->db)) {
         r->leader = 0;
-        if (od_db_reconnect(r->db)) return 0;
-        if (od_db_listen(r->db, "outdial_outbox")) return 0;
+        if (od_db_reconnect(r->db)) return 0; /* listens again by itself */
     }
     if (r->leader) return 1;
     int got = od_db_try_lock(r->db, RELAY_LOCK_KEY);
