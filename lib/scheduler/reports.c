@@ -33,11 +33,35 @@ static void report_progress(od_kafka_consumer_t *k, od_db_t *db, const char *top
                  (const char *)NULL);
 }
 
+/* The batch msgs[0..n) as the text[] literal od_reports takes; messages
+ * that are not JSON objects are left out, and logged if from `fresh` on. */
+static void encode(od_buf_t *lit, const od_kafka_msg_t *msgs, int n, int fresh) {
+    od_buf_reset(lit);
+    od_buf_putc(lit, '{');
+    for (int i = 0; i < n; i++) {
+        json_t *j = json_loadb(msgs[i].value, msgs[i].len, 0, NULL);
+        if (!json_is_object(j) && i >= fresh) {
+            char where[300];
+            snprintf(where, sizeof where, "%s/%d/%lld", msgs[i].topic, (int)msgs[i].partition,
+                     (long long)msgs[i].offset);
+            od_logkv(OD_LOG_WARN, "dialer report is not a JSON object: skipped", "source", where,
+                     (const char *)NULL);
+        } else if (json_is_object(j)) {
+            od_buf_pg_array_elem_n(lit, msgs[i].value, msgs[i].len);
+        }
+        json_decref(j);
+    }
+    od_buf_putc(lit, '}');
+}
+
 void *od_reports_main(void *arg) {
     const od_worker_arg_t *a = arg;
     const od_scheduler_conf_t *conf = a->conf;
     char err[512], group[300];
-    od_kafka_msg_t msgs[REPORTS_BATCH];
+    /* A batch, and room for what a poll may still hand over while paused
+     * during an outage (kept, and applied with the batch: dropping it would
+     * lose it, since a later offset gets stored). */
+    od_kafka_msg_t msgs[REPORTS_BATCH * 2];
     od_buf_t lit = {0};
     snprintf(group, sizeof group, "%s.reports", conf->group);
     od_kafka_consumer_conf_t cc = {.brokers = conf->common.brokers,
@@ -66,27 +90,24 @@ void *od_reports_main(void *arg) {
         }
         int n = od_kafka_consumer_poll_batch(k, msgs, REPORTS_BATCH, 200, 20);
         if (!n) continue;
-        od_buf_reset(&lit);
-        od_buf_putc(&lit, '{');
-        for (int i = 0; i < n; i++) {
-            json_t *j = json_loadb(msgs[i].value, msgs[i].len, 0, NULL);
-            if (!json_is_object(j)) {
-                char where[300];
-                snprintf(where, sizeof where, "%s/%d/%lld", msgs[i].topic, (int)msgs[i].partition,
-                         (long long)msgs[i].offset);
-                od_logkv(OD_LOG_WARN, "dialer report is not a JSON object: skipped", "source",
-                         where, (const char *)NULL);
-            } else {
-                od_buf_pg_array_elem_n(&lit, msgs[i].value, msgs[i].len);
-            }
-            json_decref(j);
-        }
-        od_buf_putc(&lit, '}');
-        int applied = 0, rc;
+        encode(&lit, msgs, n, 0);
+        int applied = 0, rc, backoff = 100;
         while ((rc = od_repo_reports(db, lit.data, &applied, log_skipped, NULL)) == OD_ERR_DB) {
             if (*a->stop) break;
+            /* The database is away (or a deadlock): fetching pauses, but the
+             * consumer keeps polling, so it stays in its group however long
+             * the outage lasts (max.poll.interval.ms). */
             od_kafka_consumer_pause(k, 1);
-            od_clock_sleep_ms(500);
+            int room = (int)(sizeof msgs / sizeof *msgs) - n, more = 0;
+            if (room > 0) /* waits `backoff`; paused, it hands over little or nothing */
+                more = od_kafka_consumer_poll_batch(k, msgs + n, room, backoff, 0);
+            else
+                od_clock_sleep_ms(backoff);
+            if (more) {
+                encode(&lit, msgs, n + more, n);
+                n += more;
+            }
+            if (backoff < 1000) backoff *= 2;
             if (!od_db_alive(db) && od_db_reconnect(db)) continue;
         }
         od_kafka_consumer_pause(k, 0);
