@@ -8,6 +8,8 @@
  *           (longer than the sender's time-out), later ones get 200
  *   /gone   410 (final)
  *   /slow   200 after 2 s, every time
+ *   /hang   never answers: holds the connection until the sender closes it
+ *           (logged with status 0 when the request has been read)
  * One line per request on stdout:
  *   <unix ms> <path> <event_id> <call_id> <seq> <type> sig=<ok|bad|none> <status> conn=<n>
  * and each body is saved as DIR/<event_id>.json with its Outdial-Signature
@@ -118,6 +120,17 @@ static void *serve(void *arg) {
         int n = attempts_of(id ? id : "-");
         if (id) save(id, sig, body, len);
         pthread_mutex_unlock(&mu);
+        if (!strcmp(path, "/hang")) {
+            pthread_mutex_lock(&mu);
+            printf("%lld %s %s %s %d %s sig=%s 0 conn=%d\n", now_ms(), path, id ? id : "-",
+                   call ? call : "-", seq, type ? type : "-", verdict, conn);
+            fflush(stdout);
+            pthread_mutex_unlock(&mu);
+            json_decref(ev);
+            while (read(fd, buf, sizeof buf) > 0) {
+            }
+            goto out;
+        }
         int status = 200, wait_ms = 0;
         if (!strcmp(path, "/flaky") && n <= 2) status = 503;
         if (!strcmp(path, "/stall") && n == 1) wait_ms = 3000;
