@@ -50,13 +50,72 @@ static const char *str(const json_t *o, const char *k) {
     return json_string_value(json_object_get(o, k));
 }
 
-/* Formats an optional integer field, or returns NULL (SQL NULL) if absent
- * and def is NULL. */
-static const char *num(const json_t *o, const char *k, const char *def, char *buf, size_t n) {
+/* A column of an upsert. `val` is what a new row gets (NULL: SQL NULL);
+ * `given` says the file has the field (a value or null), so an existing
+ * row gets it too: a field the file leaves out is left as it is. `set`
+ * overrides "EXCLUDED.col" on update; `nocmp` leaves the column out of the
+ * did-it-change test (it follows from another). */
+typedef struct {
+    const char *col, *val;
+    int given;
+    const char *set;
+    int nocmp;
+} col_t;
+
+/* The field `k` of `o` as text into buf: a string, an integer, true/false;
+ * `def` if absent or null. Returns what col_t.given needs. */
+static int field(const json_t *o, const char *k, const char *def, char *buf, size_t n,
+                 const char **val) {
     json_t *v = json_object_get(o, k);
-    if (!v) return def;
-    snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-    return buf;
+    *val = def;
+    if (json_is_string(v))
+        *val = json_string_value(v);
+    else if (json_is_integer(v))
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v)), *val = buf;
+    else if (json_is_boolean(v))
+        *val = json_is_true(v) ? "true" : "false";
+    return v != NULL;
+}
+
+/* INSERT the row, or on a conflict on `key` update the given columns if
+ * any differs (`where` may narrow it further). Returns rows changed or -1. */
+static long upsert(od_db_t *db, const char *path, const char *table, const char *key,
+                   const col_t *c, int n, const char *extra_set, const char *where, char *e,
+                   size_t en) {
+    char sql[2048], cols[512] = "", vals[256] = "", set[1024] = "", a[512] = "", b[512] = "";
+    const char *p[16];
+    int nset = 0;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(cols);
+        snprintf(cols + l, sizeof cols - l, "%s%s", i ? ", " : "", c[i].col);
+        l = strlen(vals);
+        snprintf(vals + l, sizeof vals - l, "%s$%d", i ? ", " : "", i + 1);
+        p[i] = c[i].val;
+        if (!c[i].given) continue;
+        l = strlen(set);
+        if (c[i].set)
+            snprintf(set + l, sizeof set - l, "%s%s = %s", nset ? ", " : "", c[i].col, c[i].set);
+        else
+            snprintf(set + l, sizeof set - l, "%s%s = EXCLUDED.%s", nset ? ", " : "", c[i].col,
+                     c[i].col);
+        if (!c[i].nocmp) {
+            l = strlen(a);
+            snprintf(a + l, sizeof a - l, "%s%s.%s", *a ? ", " : "", table, c[i].col);
+            l = strlen(b);
+            snprintf(b + l, sizeof b - l, "%sEXCLUDED.%s", *b ? ", " : "", c[i].col);
+        }
+        nset++;
+    }
+    if (!nset)
+        snprintf(sql, sizeof sql, "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING",
+                 table, cols, vals, key);
+    else
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s%s%s"
+                 " WHERE %s%sROW(%s) IS DISTINCT FROM ROW(%s)",
+                 table, cols, vals, key, set, extra_set ? ", " : "", extra_set ? extra_set : "",
+                 where ? where : "", where ? " AND " : "", a, b);
+    return run(db, path, sql, n, p, e, en);
 }
 
 static int trunk_exists(const char *id, void *ctx) {
@@ -71,23 +130,16 @@ static int apply_trunks(od_db_t *db, const json_t *trunks, long *changes, char *
     json_array_foreach((json_t *)trunks, i, t) {
         char path[64], cps[24], maxc[24];
         snprintf(path, sizeof path, "trunks[%zu]", i);
-        const char *p[] = {str(t, "id"),
-                           str(t, "proxy"),
-                           str(t, "username"),
-                           str(t, "password"),
-                           num(t, "cps", "10", cps, sizeof cps),
-                           num(t, "max_concurrent", "100", maxc, sizeof maxc)};
-        long n =
-            run(db, path,
-                "INSERT INTO trunks (id, proxy, username, password, cps, max_concurrent)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
-                " proxy = EXCLUDED.proxy, username = EXCLUDED.username,"
-                " password = EXCLUDED.password, cps = EXCLUDED.cps,"
-                " max_concurrent = EXCLUDED.max_concurrent, updated_at = now()"
-                " WHERE (trunks.proxy, trunks.username, trunks.password, trunks.cps,"
-                " trunks.max_concurrent) IS DISTINCT FROM (EXCLUDED.proxy,"
-                " EXCLUDED.username, EXCLUDED.password, EXCLUDED.cps, EXCLUDED.max_concurrent)",
-                6, p, e, en);
+        col_t c[6] = {{"id", str(t, "id"), 0, NULL, 0}, {"proxy", str(t, "proxy"), 1, NULL, 0}};
+        c[2].col = "username";
+        c[2].given = field(t, "username", NULL, NULL, 0, &c[2].val);
+        c[3].col = "password";
+        c[3].given = field(t, "password", NULL, NULL, 0, &c[3].val);
+        c[4].col = "cps";
+        c[4].given = field(t, "cps", "10", cps, sizeof cps, &c[4].val);
+        c[5].col = "max_concurrent";
+        c[5].given = field(t, "max_concurrent", "100", maxc, sizeof maxc, &c[5].val);
+        long n = upsert(db, path, "trunks", "id", c, 6, "updated_at = now()", NULL, e, en);
         if (n < 0) return -1;
         *changes += n;
     }
@@ -100,61 +152,88 @@ static int apply_rates(od_db_t *db, const json_t *rates, long *changes, char *e,
     json_array_foreach((json_t *)rates, i, t) {
         char path[64], rate[24], inc[24];
         snprintf(path, sizeof path, "rates[%zu]", i);
-        const char *p[] = {str(t, "prefix"),
-                           num(t, "millicents_per_minute", NULL, rate, sizeof rate),
-                           num(t, "increment_seconds", "60", inc, sizeof inc)};
-        long n =
-            run(db, path,
-                "INSERT INTO rates (prefix, millicents_per_minute, increment_seconds)"
-                " VALUES ($1, $2, $3) ON CONFLICT (prefix) DO UPDATE SET"
-                " millicents_per_minute = EXCLUDED.millicents_per_minute,"
-                " increment_seconds = EXCLUDED.increment_seconds"
-                " WHERE (rates.millicents_per_minute, rates.increment_seconds)"
-                " IS DISTINCT FROM (EXCLUDED.millicents_per_minute, EXCLUDED.increment_seconds)",
-                3, p, e, en);
+        col_t c[3] = {{"prefix", str(t, "prefix"), 0, NULL, 0},
+                      {"millicents_per_minute", NULL, 1, NULL, 0},
+                      {"increment_seconds", NULL, 0, NULL, 0}};
+        field(t, "millicents_per_minute", NULL, rate, sizeof rate, &c[1].val);
+        c[2].given = field(t, "increment_seconds", "60", inc, sizeof inc, &c[2].val);
+        long n = upsert(db, path, "rates", "prefix", c, 3, NULL, NULL, e, en);
         if (n < 0) return -1;
         *changes += n;
     }
     return 0;
 }
 
+/* A change of an existing org's grant: its settled credit folded in
+ * first, then refused in plain words if what is spent or held would not
+ * fit under the new grant. Returns 0 (also when nothing to do) or -1. */
+static int check_grant(od_db_t *db, const char *path, const char *id, const char *grant, char *e,
+                       size_t en) {
+    const char *p[] = {id};
+    int rc;
+    PGresult *r = od_db__query(db, "SELECT 1 FROM orgs WHERE id = $1 FOR NO KEY UPDATE", 1, p, &rc);
+    if (!r) goto db_error;
+    int exists = PQntuples(r) == 1;
+    PQclear(r);
+    if (!exists) return 0;
+    /* settled calls may have credit not yet folded into the balance */
+    if (!(r = od_db__query(db, "SELECT od_fold_orgs(ARRAY[$1::text])", 1, p, &rc))) goto db_error;
+    PQclear(r);
+    if (!(r = od_db__query(db,
+                           "SELECT granted_millicents, balance_millicents FROM orgs"
+                           " WHERE id = $1",
+                           1, p, &rc)))
+        goto db_error;
+    long long granted = atoll(PQgetvalue(r, 0, 0)), balance = atoll(PQgetvalue(r, 0, 1));
+    long long want = atoll(grant), used = granted - balance;
+    PQclear(r);
+    if (balance + want - granted >= 0) return 0;
+    snprintf(e, en,
+             "%s.balance_millicents: cannot lower the grant of org \"%s\" from %lld to %lld:"
+             " %lld of it is spent or held by calls, so the grant can go no lower than %lld"
+             " (available now: %lld); nothing was applied",
+             path, id, granted, want, used, used, balance);
+    return -1;
+db_error:
+    snprintf(e, en, "%s: %s", path, od_db_error(db));
+    return -1;
+}
+
 /* The org row, and its grant: the difference to the previous grant is
- * added to the balance and written to the ledger. */
+ * added to the balance and written to the ledger. Fields the file leaves
+ * out are left as they are; an explicit null clears one. */
 static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long *changes, char *e,
                          size_t en) {
     char maxc[24], buf[24];
-    const char *id = str(org, "id");
-    const char *grant = num(org, "balance_millicents", "0", buf, sizeof buf);
-    const char *p[] = {
-        id,    str(org, "plan"),        num(org, "max_concurrent", NULL, maxc, sizeof maxc),
-        grant, str(org, "webhook_url"), str(org, "webhook_secret")};
+    const char *id = str(org, "id"), *grant;
+    int grant_given = field(org, "balance_millicents", "0", buf, sizeof buf, &grant);
+    if (grant_given && check_grant(db, path, id, grant, e, en)) return -1;
+    col_t c[7] = {
+        {"id", id, 0, NULL, 0},
+        {"plan", str(org, "plan"), 1, NULL, 0},
+        {"max_concurrent", NULL, 0, NULL, 0},
+        {"granted_millicents", grant, grant_given, NULL, 0},
+        {"balance_millicents", grant, grant_given,
+         "orgs.balance_millicents + EXCLUDED.granted_millicents - orgs.granted_millicents", 1},
+        {"webhook_url", NULL, 0, NULL, 0},
+        {"webhook_secret", NULL, 0, NULL, 0}};
+    c[2].given = field(org, "max_concurrent", NULL, maxc, sizeof maxc, &c[2].val);
+    c[5].given = field(org, "webhook_url", NULL, NULL, 0, &c[5].val);
+    c[6].given = field(org, "webhook_secret", NULL, NULL, 0, &c[6].val);
     const char *pid[] = {id, grant};
-    long n = run(db, path,
-                 "INSERT INTO ledger (org_id, kind, amount_millicents)"
-                 " SELECT id, 'grant', $2::bigint - granted_millicents FROM orgs"
-                 " WHERE id = $1 AND granted_millicents <> $2::bigint",
-                 2, pid, e, en);
-    if (n < 0) return -1;
-    n = run(db, path,
-            "INSERT INTO orgs (id, plan, max_concurrent, granted_millicents, balance_millicents,"
-            " webhook_url, webhook_secret) VALUES ($1, $2, $3, $4, $4, $5, $6)"
-            " ON CONFLICT (id) DO UPDATE SET plan = EXCLUDED.plan,"
-            " max_concurrent = EXCLUDED.max_concurrent,"
-            " balance_millicents = orgs.balance_millicents"
-            "   + EXCLUDED.granted_millicents - orgs.granted_millicents,"
-            " granted_millicents = EXCLUDED.granted_millicents,"
-            " webhook_url = EXCLUDED.webhook_url, webhook_secret = EXCLUDED.webhook_secret,"
-            " updated_at = now()"
-            " WHERE (orgs.plan, orgs.max_concurrent, orgs.granted_millicents, orgs.webhook_url,"
-            " orgs.webhook_secret) IS DISTINCT FROM (EXCLUDED.plan, EXCLUDED.max_concurrent,"
-            " EXCLUDED.granted_millicents, EXCLUDED.webhook_url, EXCLUDED.webhook_secret)"
-            " RETURNING (xmax = 0)",
-            6, p, e, en);
+    long n = 0;
+    if (grant_given && (n = run(db, path,
+                                "INSERT INTO ledger (org_id, kind, amount_millicents)"
+                                " SELECT id, 'grant', $2::bigint - granted_millicents FROM orgs"
+                                " WHERE id = $1 AND granted_millicents <> $2::bigint",
+                                2, pid, e, en)) < 0)
+        return -1;
+    n = upsert(db, path, "orgs", "id", c, 7, "updated_at = now()", NULL, e, en);
     if (n < 0) {
         if (strstr(e, "balance_millicents_check"))
             snprintf(e, en,
                      "%s.balance_millicents: lowering the grant this much would make the"
-                     " available balance negative",
+                     " available balance negative; nothing was applied",
                      path);
         return -1;
     }
@@ -180,23 +259,20 @@ static int apply_org(od_db_t *db, size_t idx, const json_t *org, long *changes, 
     json_array_foreach(json_object_get(org, "numbers"), i, x) {
         char sub[96];
         snprintf(sub, sizeof sub, "%s.numbers[%zu]", path, i);
-        json_t *ob = json_object_get(x, "outbound_enabled");
-        const char *p[] = {str(x, "e164"), org_id, str(x, "trunk"),
-                           ob && !json_is_true(ob) ? "false" : "true"};
-        long n = run(db, sub,
-                     "INSERT INTO numbers (e164, org_id, trunk_id, outbound_enabled)"
-                     " VALUES ($1, $2, $3, $4) ON CONFLICT (e164) DO UPDATE SET"
-                     " trunk_id = EXCLUDED.trunk_id, outbound_enabled = EXCLUDED.outbound_enabled"
-                     " WHERE numbers.org_id = EXCLUDED.org_id AND (numbers.trunk_id,"
-                     " numbers.outbound_enabled) IS DISTINCT FROM (EXCLUDED.trunk_id,"
-                     " EXCLUDED.outbound_enabled)",
-                     4, p, e, en);
+        col_t c[4] = {{"e164", str(x, "e164"), 0, NULL, 0},
+                      {"org_id", org_id, 0, NULL, 0},
+                      {"trunk_id", str(x, "trunk"), 1, NULL, 0},
+                      {"outbound_enabled", NULL, 0, NULL, 0}};
+        c[3].given = field(x, "outbound_enabled", "true", NULL, 0, &c[3].val);
+        /* a number of another org is not taken over (see below) */
+        long n = upsert(db, sub, "numbers", "e164", c, 4, NULL, "numbers.org_id = EXCLUDED.org_id",
+                        e, en);
         if (n < 0) return -1;
         if (n == 0) {
-            const char *q[] = {p[0], org_id};
+            const char *q[] = {c[0].val, org_id};
             if (run(db, sub, "SELECT 1 FROM numbers WHERE e164 = $1 AND org_id <> $2", 2, q, e,
                     en) != 0) {
-                snprintf(e, en, "%s: %s is owned by another org", sub, p[0]);
+                snprintf(e, en, "%s: %s is owned by another org", sub, c[0].val);
                 return -1;
             }
         }
@@ -205,17 +281,14 @@ static int apply_org(od_db_t *db, size_t idx, const json_t *org, long *changes, 
     json_array_foreach(json_object_get(org, "agents"), i, x) {
         char sub[96], maxd[24];
         snprintf(sub, sizeof sub, "%s.agents[%zu]", path, i);
-        const char *p[] = {org_id, str(x, "id"), str(x, "sip_uri"), str(x, "default_from"),
-                           num(x, "max_duration_seconds", "3600", maxd, sizeof maxd)};
-        long n = run(db, sub,
-                     "INSERT INTO agents (org_id, id, sip_uri, default_from, max_duration_seconds)"
-                     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, id) DO UPDATE SET"
-                     " sip_uri = EXCLUDED.sip_uri, default_from = EXCLUDED.default_from,"
-                     " max_duration_seconds = EXCLUDED.max_duration_seconds"
-                     " WHERE (agents.sip_uri, agents.default_from, agents.max_duration_seconds)"
-                     " IS DISTINCT FROM (EXCLUDED.sip_uri, EXCLUDED.default_from,"
-                     " EXCLUDED.max_duration_seconds)",
-                     5, p, e, en);
+        col_t c[5] = {{"org_id", org_id, 0, NULL, 0},
+                      {"id", str(x, "id"), 0, NULL, 0},
+                      {"sip_uri", str(x, "sip_uri"), 1, NULL, 0},
+                      {"default_from", NULL, 0, NULL, 0},
+                      {"max_duration_seconds", NULL, 0, NULL, 0}};
+        c[3].given = field(x, "default_from", NULL, NULL, 0, &c[3].val);
+        c[4].given = field(x, "max_duration_seconds", "3600", maxd, sizeof maxd, &c[4].val);
+        long n = upsert(db, sub, "agents", "org_id, id", c, 5, NULL, NULL, e, en);
         if (n < 0) return -1;
         *changes += n;
     }

@@ -45,13 +45,25 @@ static int only_keys(perr_t *e, const char *path, const json_t *o, const char *c
     return 0;
 }
 
+/* `required`: REQUIRED, OPTIONAL (absent: left as it is), or NULLABLE
+ * (optional, and an explicit null clears it; see docs/provisioning.md). */
+enum { OPTIONAL, REQUIRED, NULLABLE };
+
+static int null_ok(perr_t *e, const char *p, const json_t *v, int required) {
+    if (!json_is_null(v) || required == NULLABLE) return 0;
+    return bad(e, p,
+               required == REQUIRED ? "is required (null is not a value)"
+                                    : "cannot be null: leave it out to keep it as it is");
+}
+
 static int str_field(perr_t *e, const char *path, const json_t *o, const char *key, int required,
                      const char **out) {
     char p[256];
     json_t *v = json_object_get(o, key);
     snprintf(p, sizeof p, "%s.%s", path, key);
     *out = NULL;
-    if (!v) return required ? bad(e, p, "is required") : 0;
+    if (!v) return required == REQUIRED ? bad(e, p, "is required") : 0;
+    if (json_is_null(v)) return null_ok(e, p, v, required);
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 256)
         return bad(e, p, "must be a string of 1 to 256 characters");
     *out = json_string_value(v);
@@ -63,7 +75,8 @@ static int int_field(perr_t *e, const char *path, const json_t *o, const char *k
     char p[256];
     json_t *v = json_object_get(o, key);
     snprintf(p, sizeof p, "%s.%s", path, key);
-    if (!v) return required ? bad(e, p, "is required") : 0;
+    if (!v) return required == REQUIRED ? bad(e, p, "is required") : 0;
+    if (json_is_null(v)) return null_ok(e, p, v, required);
     if (!json_is_integer(v)) return bad(e, p, "must be a whole number");
     if (json_integer_value(v) < lo || json_integer_value(v) > hi)
         return bad(e, p, "must be between %ld and %ld", lo, hi);
@@ -109,11 +122,12 @@ static int check_trunks(perr_t *e, const json_t *trunks) {
         char p[64];
         const char *id, *proxy, *s;
         snprintf(p, sizeof p, "trunks[%zu]", i);
-        if (only_keys(e, p, t, keys) || str_field(e, p, t, "id", 1, &id) ||
-            str_field(e, p, t, "proxy", 1, &proxy) || sip_uri(e, p, "proxy", proxy) ||
-            str_field(e, p, t, "username", 0, &s) || str_field(e, p, t, "password", 0, &s) ||
-            int_field(e, p, t, "cps", 0, 1, 10000) ||
-            int_field(e, p, t, "max_concurrent", 0, 1, 1000000))
+        if (only_keys(e, p, t, keys) || str_field(e, p, t, "id", REQUIRED, &id) ||
+            str_field(e, p, t, "proxy", REQUIRED, &proxy) || sip_uri(e, p, "proxy", proxy) ||
+            str_field(e, p, t, "username", NULLABLE, &s) ||
+            str_field(e, p, t, "password", NULLABLE, &s) ||
+            int_field(e, p, t, "cps", NULLABLE, 1, 10000) ||
+            int_field(e, p, t, "max_concurrent", NULLABLE, 1, 1000000))
             return -1;
         if (seen_id(trunks, i, "id", id)) return bad(e, p, "trunk \"%s\" is listed twice", id);
     }
@@ -130,9 +144,9 @@ static int check_rates(perr_t *e, const json_t *rates) {
         char p[64];
         const char *prefix;
         snprintf(p, sizeof p, "rates[%zu]", i);
-        if (only_keys(e, p, r, keys) || str_field(e, p, r, "prefix", 1, &prefix) ||
-            int_field(e, p, r, "millicents_per_minute", 1, 0, 100000000) ||
-            int_field(e, p, r, "increment_seconds", 0, 1, 3600))
+        if (only_keys(e, p, r, keys) || str_field(e, p, r, "prefix", REQUIRED, &prefix) ||
+            int_field(e, p, r, "millicents_per_minute", REQUIRED, 0, 100000000) ||
+            int_field(e, p, r, "increment_seconds", NULLABLE, 1, 3600))
             return -1;
         size_t n = strlen(prefix);
         if (prefix[0] != '+' || n > 16 || strspn(prefix + 1, "0123456789") != n - 1)
@@ -157,18 +171,24 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
     static const char *const akeys[] = {"id", "sip_uri", "default_from", "max_duration_seconds",
                                         NULL};
     const char *id, *plan, *url, *s;
-    if (only_keys(e, p, org, keys) || str_field(e, p, org, "id", 1, &id) ||
-        str_field(e, p, org, "plan", 1, &plan) ||
-        int_field(e, p, org, "max_concurrent", 0, 0, 1000000) ||
-        int_field(e, p, org, "balance_millicents", 0, 0, (long)1 << 53) ||
-        str_field(e, p, org, "webhook_url", 0, &url) ||
-        str_field(e, p, org, "webhook_secret", 0, &s))
+    if (only_keys(e, p, org, keys) || str_field(e, p, org, "id", REQUIRED, &id) ||
+        str_field(e, p, org, "plan", REQUIRED, &plan) ||
+        int_field(e, p, org, "max_concurrent", NULLABLE, 0, 1000000) ||
+        str_field(e, p, org, "webhook_url", NULLABLE, &url) ||
+        str_field(e, p, org, "webhook_secret", NULLABLE, &s))
         return -1;
+    /* The grant is a running total: null would not say what it becomes. */
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s.balance_millicents", p);
+    if (json_is_null(json_object_get(org, "balance_millicents")))
+        return bad(e, sub,
+                   "cannot be null: it is the total credit granted; leave it out to keep it,"
+                   " or give the new total (0 takes back all unspent credit)");
+    if (int_field(e, p, org, "balance_millicents", OPTIONAL, 0, (long)1 << 53)) return -1;
     if (od_plan_cap(plan) == -2)
         return bad(e, p, "plan must be free, pro, business or enterprise, not \"%.40s\"", plan);
     if (url && strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
         return bad(e, p, "webhook_url must be an http(s) URL");
-    char sub[128];
     const json_t *numbers = json_object_get(org, "numbers"),
                  *agents = json_object_get(org, "agents");
     snprintf(sub, sizeof sub, "%s.numbers", p);
@@ -178,13 +198,13 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
     json_array_foreach((json_t *)numbers, i, x) {
         const char *num, *trunk;
         snprintf(sub, sizeof sub, "%s.numbers[%zu]", p, i);
-        if (only_keys(e, sub, x, nkeys) || str_field(e, sub, x, "e164", 1, &num) ||
-            str_field(e, sub, x, "trunk", 1, &trunk))
+        if (only_keys(e, sub, x, nkeys) || str_field(e, sub, x, "e164", REQUIRED, &num) ||
+            str_field(e, sub, x, "trunk", REQUIRED, &trunk))
             return -1;
         if (!od_e164_valid(num)) return bad(e, sub, "e164 \"%.40s\" is not an E.164 number", num);
         json_t *ob = json_object_get(x, "outbound_enabled");
-        if (ob && !json_is_boolean(ob))
-            return bad(e, sub, "outbound_enabled must be true or false");
+        if (ob && !json_is_boolean(ob) && !json_is_null(ob))
+            return bad(e, sub, "outbound_enabled must be true, false or null (the default, true)");
         if (seen_id(numbers, i, "e164", num)) return bad(e, sub, "%s is listed twice", num);
         if (!in_trunks(trunks, trunk) && !(trunk_exists && trunk_exists(trunk, ctx)))
             return bad(e, sub, "trunk \"%.64s\" is not defined", trunk);
@@ -194,10 +214,10 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
     json_array_foreach((json_t *)agents, i, x) {
         const char *aid, *uri, *from;
         snprintf(sub, sizeof sub, "%s.agents[%zu]", p, i);
-        if (only_keys(e, sub, x, akeys) || str_field(e, sub, x, "id", 1, &aid) ||
-            str_field(e, sub, x, "sip_uri", 1, &uri) || sip_uri(e, sub, "sip_uri", uri) ||
-            str_field(e, sub, x, "default_from", 0, &from) ||
-            int_field(e, sub, x, "max_duration_seconds", 0, 1, 14400))
+        if (only_keys(e, sub, x, akeys) || str_field(e, sub, x, "id", REQUIRED, &aid) ||
+            str_field(e, sub, x, "sip_uri", REQUIRED, &uri) || sip_uri(e, sub, "sip_uri", uri) ||
+            str_field(e, sub, x, "default_from", NULLABLE, &from) ||
+            int_field(e, sub, x, "max_duration_seconds", NULLABLE, 1, 14400))
             return -1;
         if (from && !seen_id(numbers, json_array_size(numbers), "e164", from))
             return bad(e, sub, "default_from %.40s is not one of the org's numbers", from);

@@ -55,6 +55,21 @@ int main(void) {
         {"{\"trunks\":[" TRUNK "],\"orgs\":[" ORG(",\"webhook_url\":\"x\"") "]}",
          "orgs[0]: webhook_url"},
         {"{\"trunks\":[" TRUNK "],\"orgs\":[" ORG(",\"colour\":1") "]}", "orgs[0]: unknown field"},
+        /* null clears an optional field; it is refused where it means nothing */
+        {"{\"trunks\":[{\"id\":\"t\",\"proxy\":\"sip:x\",\"username\":null,\"password\":null,"
+         "\"cps\":null,\"max_concurrent\":null}],\"rates\":[{\"prefix\":\"+1\","
+         "\"millicents_per_minute\":1,\"increment_seconds\":null}],\"orgs\":[{\"id\":\"a\","
+         "\"plan\":\"free\",\"max_concurrent\":null,\"webhook_url\":null,\"webhook_secret\":null,"
+         "\"numbers\":[{\"e164\":\"+14155550100\",\"trunk\":\"t\",\"outbound_enabled\":null}],"
+         "\"agents\":[{\"id\":\"b\",\"sip_uri\":\"sip:x\",\"default_from\":null,"
+         "\"max_duration_seconds\":null}]}]}",
+         NULL},
+        {"{\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"balance_millicents\":null}]}",
+         "orgs[0].balance_millicents: cannot be null"},
+        {"{\"orgs\":[{\"id\":\"a\",\"plan\":null}]}", "orgs[0].plan: is required"},
+        {"{\"trunks\":[{\"id\":\"t\",\"proxy\":null}]}", "trunks[0].proxy: is required"},
+        {"{\"rates\":[{\"prefix\":\"+1\",\"millicents_per_minute\":null}]}",
+         "rates[0].millicents_per_minute: is required"},
         {"{\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"numbers\":[{\"e164\":\"+14155550100\","
          "\"trunk\":\"old\"}]}]}",
          NULL}, /* a trunk already in the database */
