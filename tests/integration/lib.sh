@@ -16,6 +16,7 @@ T_DIR=$(mktemp -d)
 T_PASS=0
 T_FAIL=0
 T_PIDS=()
+T_PGROUPS=() # process groups of servers that fork (Kamailio): killed whole
 
 export OUTDIAL_PG_DSN="${OUTDIAL_DEV_PG_ADMIN_DSN%/postgres}/od_$T_ID"
 export OUTDIAL_TOPIC_REQUESTS="t.$T_ID.requests"
@@ -29,6 +30,14 @@ sql() { psql "$OUTDIAL_PG_DSN" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 t_cleanup() {
   disown -a 2>/dev/null || true # no "Killed" notices for the processes stopped below
   for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  # A group's leader is asked first, so that it stops and reaps its own
+  # children (killed, they would be left to PID 1, which may not reap them).
+  local g n
+  for g in "${T_PGROUPS[@]}"; do kill -TERM "$g" 2>/dev/null || true; done
+  for g in "${T_PGROUPS[@]}"; do
+    for ((n = 0; n < 25; n++)); do kill -0 "$g" 2>/dev/null || break; sleep 0.2; done
+    kill -9 -- "-$g" 2>/dev/null || true
+  done
   [ -n "${T_KEEP:-}" ] || psql "$OUTDIAL_DEV_PG_ADMIN_DSN" -qc "DROP DATABASE IF EXISTS od_$T_ID WITH (FORCE)" >/dev/null 2>&1 || true
   if [ "$T_FAIL" -gt 0 ] || [ -n "${T_KEEP:-}" ]; then
     echo "logs kept in $T_DIR" >&2
@@ -159,6 +168,40 @@ start_sipp() {
     -trace_msg -message_file "$T_DIR/$name.msg" -trace_err -error_file "$T_DIR/$name.err" \
     "$@" >"$T_DIR/$name.out" 2>&1 &
   T_PIDS+=("$!")
+}
+
+# Kamailio (tests/kamailio/carrier.cfg) as the carrier's proxy, on KAM_PORT
+# (UDP and TCP), in front of the callee at CALLEE_HOSTPORT.
+KAM_PORT=$((SIP_BASE + 3))
+
+# start_kamailio NAME PASSWORD CALLEE_HOSTPORT: in its own process group (its
+# children outlive a killed parent), logging to $T_DIR/NAME.log; returns once
+# it accepts TCP connections.
+start_kamailio() {
+  local name=$1 cfg="$T_DIR/$1.cfg"
+  sed -e "s/@KAM_PORT@/$KAM_PORT/g" -e "s/@PASSWORD@/$2/g" -e "s/@CALLEE@/$3/g" \
+    "$OUTDIAL_ROOT/tests/kamailio/carrier.cfg" > "$cfg"
+  setsid kamailio -f "$cfg" -DD -E -m 32 -M 8 -Y "$T_DIR" -w "$T_DIR" >"$T_DIR/$name.log" 2>&1 &
+  T_PGROUPS+=("$!")
+  local deadline=$((SECONDS + 20))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$KAM_PORT") 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && { echo "kamailio did not start" >&2; return 1; }
+    sleep 0.2
+  done
+}
+
+# kam_saw NAME PATTERN: Kamailio's "OD|..." lines (tests/kamailio/carrier.cfg)
+# for the calls whose INVITE's Request-URI contains PATTERN, in order, with
+# the Call-ID field left out: "in|INVITE|udp|sip:...|1|<route>|<digest uri>".
+kam_saw() {
+  local log="$T_DIR/$1.log"
+  grep -o 'OD|.*' "$log" | awk -F'|' -v pat="$2" '
+    $2 == "in" && $4 == "INVITE" && index($6, pat) { want[$3] = 1 }
+    { line[NR] = $0; cid[NR] = $3 }
+    END { for (i = 1; i <= NR; i++) if (cid[i] in want) {
+            n = split(line[i], f, "|"); s = f[2]
+            for (j = 4; j <= n; j++) s = s "|" f[j]
+            print s } }'
 }
 
 # start_sip_dialer NAME [args]: outdial-dialer on DIALER_PORT.
