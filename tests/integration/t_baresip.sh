@@ -67,7 +67,8 @@ check "nothing on the dialer's port looks like RTP (SIP is text)" \
   "$(count "port $DIALER_PORT and (udp[8] & 0xc0) = 0x80")" 0
 check "the dialer's port never talks to an RTP port" \
   "$(count "port $DIALER_PORT and (portrange $CALLEE_RTP or portrange $AGENT_RTP)")" 0
-# (so that the two checks above are not vacuous)
-check_ge "the dialer's SIP was captured (INVITE, 200, ACK, BYE, 200 on both legs)" "$(count "port $DIALER_PORT")" 10
+# (so that the two checks above are not vacuous: the capture saw the dialer's
+# INVITEs, "INVI" at the start of the payload, to the callee and to the agent)
+check_ge "the dialer's INVITEs were captured" "$(count "src port $DIALER_PORT and udp[8:4] = 0x494e5649")" 2
 echo "RTP packets: callee -> agent $to_agent, agent -> callee $to_callee"
 finish
