@@ -25,7 +25,7 @@ start_baresip() {
 }
 start_baresip callee "$NUM" "$CARRIER_PORT" "$CALLEE_RTP"
 start_baresip agent agent "$AGENT_PORT" "$AGENT_RTP"
-tcpdump -i lo -nn -U -w "$T_DIR/wire.pcap" \
+tcpdump -i lo -nn -U --immediate-mode -w "$T_DIR/wire.pcap" \
   "udp and (portrange $CALLEE_RTP or portrange $AGENT_RTP or port $DIALER_PORT)" 2>"$T_DIR/tcpdump.log" &
 TCPDUMP=$!
 T_PIDS+=("$TCPDUMP")
@@ -43,7 +43,7 @@ echo "{\"request_id\":\"rtp\",\"org_id\":\"acme\",\"agent_id\":\"agent\",\"to_nu
   outdialctl submit - >/dev/null
 wait_for 40 "SELECT status NOT IN ('queued','initiated','ringing','answered','in_progress') FROM calls
               WHERE request_id='rtp'" t || not_ok "the call ended"
-sleep 0.5 # the last packets in flight
+sleep 1 # the last packets in flight
 kill -INT "$TCPDUMP" 2>/dev/null || true
 for ((n = 0; n < 25; n++)); do kill -0 "$TCPDUMP" 2>/dev/null || break; sleep 0.2; done
 
