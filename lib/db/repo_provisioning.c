@@ -130,7 +130,7 @@ static int apply_trunks(od_db_t *db, const json_t *trunks, long *changes, char *
     json_array_foreach((json_t *)trunks, i, t) {
         char path[64], cps[24], maxc[24];
         snprintf(path, sizeof path, "trunks[%zu]", i);
-        col_t c[6] = {{"id", str(t, "id"), 0, NULL, 0}, {"proxy", str(t, "proxy"), 1, NULL, 0}};
+        col_t c[10] = {{"id", str(t, "id"), 0, NULL, 0}, {"proxy", str(t, "proxy"), 1, NULL, 0}};
         c[2].col = "username";
         c[2].given = field(t, "username", NULL, NULL, 0, &c[2].val);
         c[3].col = "password";
@@ -139,7 +139,15 @@ static int apply_trunks(od_db_t *db, const json_t *trunks, long *changes, char *
         c[4].given = field(t, "cps", "10", cps, sizeof cps, &c[4].val);
         c[5].col = "max_concurrent";
         c[5].given = field(t, "max_concurrent", "100", maxc, sizeof maxc, &c[5].val);
-        long n = upsert(db, path, "trunks", "id", c, 6, "updated_at = now()", NULL, e, en);
+        c[6].col = "transport";
+        c[6].given = field(t, "transport", "udp", NULL, 0, &c[6].val);
+        c[7].col = "outbound_proxy";
+        c[7].given = field(t, "outbound_proxy", NULL, NULL, 0, &c[7].val);
+        c[8].col = "caller_id";
+        c[8].given = field(t, "caller_id", "from", NULL, 0, &c[8].val);
+        c[9].col = "follow_redirects";
+        c[9].given = field(t, "follow_redirects", "false", NULL, 0, &c[9].val);
+        long n = upsert(db, path, "trunks", "id", c, 10, "updated_at = now()", NULL, e, en);
         if (n < 0) return -1;
         *changes += n;
     }
@@ -281,14 +289,20 @@ static int apply_org(od_db_t *db, size_t idx, const json_t *org, long *changes, 
     json_array_foreach(json_object_get(org, "agents"), i, x) {
         char sub[96], maxd[24];
         snprintf(sub, sizeof sub, "%s.agents[%zu]", path, i);
-        col_t c[5] = {{"org_id", org_id, 0, NULL, 0},
+        col_t c[8] = {{"org_id", org_id, 0, NULL, 0},
                       {"id", str(x, "id"), 0, NULL, 0},
                       {"sip_uri", str(x, "sip_uri"), 1, NULL, 0},
                       {"default_from", NULL, 0, NULL, 0},
-                      {"max_duration_seconds", NULL, 0, NULL, 0}};
+                      {"max_duration_seconds", NULL, 0, NULL, 0},
+                      {"transport", NULL, 0, NULL, 0},
+                      {"username", NULL, 0, NULL, 0},
+                      {"password", NULL, 0, NULL, 0}};
         c[3].given = field(x, "default_from", NULL, NULL, 0, &c[3].val);
         c[4].given = field(x, "max_duration_seconds", "3600", maxd, sizeof maxd, &c[4].val);
-        long n = upsert(db, sub, "agents", "org_id, id", c, 5, NULL, NULL, e, en);
+        c[5].given = field(x, "transport", "udp", NULL, 0, &c[5].val);
+        c[6].given = field(x, "username", NULL, NULL, 0, &c[6].val);
+        c[7].given = field(x, "password", NULL, NULL, 0, &c[7].val);
+        long n = upsert(db, sub, "agents", "org_id, id", c, 8, NULL, NULL, e, en);
         if (n < 0) return -1;
         *changes += n;
     }

@@ -66,7 +66,7 @@ static void report_status(od_call_t *c, const char *type, const od_leg_event_t *
 
 /* The one place a call is let go (see the top of the file). */
 static void settle(od_call_t *c) {
-    if (c->state == CALL_ENDED && !c->callee && !c->agent && !c->released) {
+    if (c->state == CALL_ENDED && !c->callee && !c->agent && !c->redirected && !c->released) {
         c->released = 1;
         od_dialer_call_done(c->d, c);
     }
@@ -111,6 +111,27 @@ static int capacity_cause(int cause) {
     return cause == 34 || cause == 38 || cause == 41 || cause == 42 || cause == 44 || cause == 47;
 }
 
+static int place_callee(od_call_t *c);
+
+/* A 3xx on a trunk that follows redirects: the Contact's user is dialed
+ * once more, through the same trunk (never to the Contact's host).
+ * Returns 1 if a new callee leg is on its way. */
+static int redirect(od_call_t *c, const char *contact) {
+    const char *u = contact ? strchr(contact, ':') : NULL, *at = u ? strchr(u, '@') : NULL;
+    const char *host = strchr(c->w.to, '@');
+    if (!c->w.follow_redirects || c->redirects > 0 || !at || !host || at - u - 1 < 1 ||
+        at - u - 1 > 64)
+        return 0;
+    char *to = malloc((size_t)(at - u) + strlen(host) + 8);
+    if (!to) return 0;
+    sprintf(to, "sip:%.*s%s", (int)(at - u - 1), u + 1, host);
+    free(c->w.to);
+    c->w.to = to;
+    c->redirects++;
+    c->redirected = c->callee; /* gone soon; its events are ignored */
+    return place_callee(c);    /* the ring timeout goes on */
+}
+
 /* The callee's INVITE ended without an answer: an honest outcome. */
 static void callee_failed(od_call_t *c, const od_leg_event_t *ev) {
     char why[320];
@@ -150,9 +171,11 @@ static void callee_failed(od_call_t *c, const od_leg_event_t *ev) {
         o.outcome = "failed", o.hangup_by = "callee", o.error_code = "DECLINED";
         o.message = "the callee declined";
     } else if (ev->status >= 300 && ev->status < 400) {
-        snprintf(why, sizeof why,
-                 "the carrier redirected the call to %s; redirects are not followed",
-                 ev->contact ? ev->contact : "(no Contact)");
+        if (redirect(c, ev->contact)) return;
+        snprintf(why, sizeof why, "the carrier redirected the call to %s; %s",
+                 ev->contact ? ev->contact : "(no Contact)",
+                 c->w.follow_redirects ? "one redirect is followed at most"
+                                       : "the trunk does not follow redirects");
         o.outcome = "failed", o.hangup_by = "carrier", o.error_code = "REDIRECTED";
     } else if (ev->status == 408) {
         snprintf(why, sizeof why, "the carrier answered 408 %s", ev->phrase);
@@ -347,6 +370,10 @@ static void callee_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *e
 }
 
 static void callee_event(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
+    if (leg != c->callee) { /* the leg a redirect left behind */
+        if (ev->type == OD_LEG_GONE && leg == c->redirected) c->redirected = NULL;
+        return;
+    }
     switch (ev->type) {
     case OD_LEG_PROVISIONAL:
         if (!c->ringing_ms && c->state == CALL_DIALING) {
@@ -400,17 +427,21 @@ static void ring_timeout(od_call_t *c) {
     if (c->callee) od_leg_hangup(c->callee); /* CANCEL; 487 follows */
 }
 
-static void start(od_call_t *c) {
+static int place_callee(od_call_t *c) {
     od_leg_invite_t inv = {.to = c->w.to,
                            .from = c->w.from,
                            .proxy = c->w.proxy,
                            .username = c->w.username,
                            .password = c->w.password,
                            .headers = c->w.trunk_headers};
+    c->callee = od_leg_invite(od_dialer_sip(c->d), &inv, on_callee, c);
+    return c->callee != NULL;
+}
+
+static void start(od_call_t *c) {
     c->state = CALL_DIALING;
     c->timer = od_sip_timer_new(od_dialer_sip(c->d));
-    c->callee = c->timer ? od_leg_invite(od_dialer_sip(c->d), &inv, on_callee, c) : NULL;
-    if (!c->callee) {
+    if (!c->timer || !place_callee(c)) {
         end_local(c, "failed", "system", "CARRIER_UNREACHABLE", "the trunk's URI is not usable");
         return;
     }

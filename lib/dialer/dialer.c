@@ -33,6 +33,10 @@ const od_opt_t od_dialer_opts[] = {
      "on SIGTERM, live calls may go on this long before they are hung up", F(drain_seconds)},
     {"max-calls", "OUTDIAL_MAX_CALLS", OD_OPT_INT, "20000",
      "calls held at once (queued and live); above it, intake pauses", F(max_calls)},
+    {"sip-header-max", "OUTDIAL_SIP_HEADER_MAX", OD_OPT_INT, "1024",
+     "longest X-Outdial-* header line sent to an agent; longer values are split into numbered "
+     "headers",
+     F(header_line_max)},
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
      F(log_level)},
     OD_OPT_END,
@@ -267,7 +271,8 @@ static void on_dial(od_dialer_t *d, json_t *m, const char *text, size_t len) {
     char err[160];
     od_call_t *c = calloc(1, sizeof *c);
     c->d = d;
-    int bad = od_work_parse(m, &d->key, &c->w, err, sizeof err);
+    od_work_opts_t wo = {&d->key, (size_t)d->conf->header_line_max};
+    int bad = od_work_parse(m, &wo, &c->w, err, sizeof err);
     if (!c->w.call_id[0] || find(d, c->w.call_id) ||
         seen_before(d, c->w.call_id, c->w.attempt)) { /* unusable, or a copy */
         if (!c->w.call_id[0]) OD_WARN("dial work ignored: %s", err);
@@ -439,6 +444,11 @@ int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
                                    .from_beginning = 1,
                                    .client_id = "outdial-dialer",
                                    .extra = conf->common.kafka_extra};
+    if (conf->header_line_max < 128) {
+        OD_ERROR("--sip-header-max must be at least 128 (got %ld)", conf->header_line_max);
+        free(d.table);
+        return 1;
+    }
     if (od_seal_key_load(&d.key, conf->common.credentials_key_file, err, sizeof err)) {
         OD_ERROR("%s", err);
         free(d.table);

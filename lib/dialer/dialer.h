@@ -20,6 +20,7 @@ typedef struct {
     long agent_answer_ms; /* the agent must answer within this */
     long drain_seconds;   /* on SIGTERM: live calls may finish within this */
     long max_calls;       /* calls held at once (queued and live) before pausing intake */
+    long header_line_max; /* longest X-Outdial-* header line to an agent */
 } od_dialer_conf_t;
 
 extern const od_opt_t od_dialer_opts[];

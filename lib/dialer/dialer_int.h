@@ -30,7 +30,7 @@ typedef struct {
     char *trunk_headers; /* extra lines of the callee's INVITE (caller ID), or NULL */
     char *agent_uri, *agent_proxy, *agent_username, *agent_password;
     char *headers; /* what the agent learns of the call (X-Outdial-*) */
-    int cps, ringing_timeout_s, max_duration_s;
+    int cps, ringing_timeout_s, max_duration_s, follow_redirects;
     int64_t admitted_ms; /* or when a draining dialer handed the work back */
 } od_work_t;
 
@@ -53,6 +53,8 @@ typedef struct od_call {
     int64_t ringing_ms, answered_ms;
     unsigned ring_timed_out : 1, canceling : 1, in_queue : 1;
     unsigned released : 1;              /* handed back by od_dialer_call_done */
+    int redirects;                      /* 3xx followed (trunk follow_redirects) */
+    od_leg_t *redirected;               /* the callee leg a redirect replaced, until gone */
     od_leg_t *reoffer_from;             /* the leg whose re-INVITE is being relayed */
     char *sdp_to_callee, *sdp_to_agent; /* last SDP each leg was given */
     struct od_call *hnext;              /* hash chain */
@@ -61,9 +63,13 @@ typedef struct od_call {
 
 /* ---- work.c ---- */
 
-/* Fills w from dial work, opening sealed passwords with `key`; returns 0,
- * or -1 with the reason in err. */
-int od_work_parse(json_t *msg, const od_seal_key_t *key, od_work_t *w, char *err, size_t errsz);
+typedef struct {
+    const od_seal_key_t *key; /* opens sealed passwords */
+    size_t header_line_max;   /* longest X-Outdial-* header line (split beyond) */
+} od_work_opts_t;
+
+/* Fills w from dial work; returns 0, or -1 with the reason in err. */
+int od_work_parse(json_t *msg, const od_work_opts_t *opts, od_work_t *w, char *err, size_t errsz);
 void od_work_clear(od_work_t *w);
 
 /* ---- call.c ---- */

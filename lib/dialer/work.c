@@ -24,15 +24,31 @@ static void uri_host(const char *uri, char *out, size_t cap) {
     snprintf(out, cap, "%.*s", (int)n, p);
 }
 
-/* A header line carrying `v` as base64url JSON, if present. */
-static void json_header(od_buf_t *b, const char *name, json_t *v) {
+/* `v` as base64url JSON in X-Outdial-NAME, if present. A value whose line
+ * would exceed `line_max` bytes is split into X-Outdial-NAME-1, -2, ...
+ * (each line within the budget) after X-Outdial-NAME-Parts: N; the agent
+ * joins the parts in order (docs/dialer.md, "What the agent receives"). */
+static void json_header(od_buf_t *b, const char *name, json_t *v, size_t line_max) {
     if (!v || json_is_null(v)) return;
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!text) return;
-    od_buf_printf(b, "X-Outdial-%s: ", name);
-    od_buf_base64url(b, text, strlen(text));
-    od_buf_puts(b, "\r\n");
+    od_buf_t enc = {0};
+    od_buf_base64url(&enc, text, strlen(text));
     free(text);
+    size_t head = strlen("X-Outdial-") + strlen(name) + strlen(": ");
+    if (head + enc.len <= line_max) {
+        od_buf_printf(b, "X-Outdial-%s: %s\r\n", name, enc.data);
+    } else {
+        size_t room = line_max - head - strlen("-999"); /* the part's number */
+        size_t parts = (enc.len + room - 1) / room;
+        od_buf_printf(b, "X-Outdial-%s-Parts: %zu\r\n", name, parts);
+        for (size_t i = 0; i < parts; i++) {
+            size_t n = enc.len - i * room < room ? enc.len - i * room : room;
+            od_buf_printf(b, "X-Outdial-%s-%zu: %.*s\r\n", name, i + 1, (int)n,
+                          enc.data + i * room);
+        }
+    }
+    od_buf_free(&enc);
 }
 
 /* A password of `o` ("trunk", "agent"): sealed by the schedulers
@@ -49,8 +65,24 @@ static int password(json_t *o, const od_seal_key_t *key, char **out) {
     return 0;
 }
 
-int od_work_parse(json_t *m, const od_seal_key_t *key, od_work_t *w, char *err, size_t errsz) {
-    json_t *trunk = json_object_get(m, "trunk");
+/* ";transport=X" for a transport other than UDP, else "". */
+static const char *transport_param(const char *transport) {
+    if (transport && !strcmp(transport, "tcp")) return ";transport=tcp";
+    if (transport && !strcmp(transport, "tls")) return ";transport=tls";
+    return "";
+}
+
+/* `uri` with `param` added unless it already names a transport. */
+static char *with_transport(const char *uri, const char *param) {
+    od_buf_t b = {0};
+    od_buf_puts(&b, uri);
+    if (*param && !strstr(uri, ";transport=")) od_buf_puts(&b, param);
+    return b.data;
+}
+
+int od_work_parse(json_t *m, const od_work_opts_t *opts, od_work_t *w, char *err, size_t errsz) {
+    const od_seal_key_t *key = opts->key;
+    json_t *trunk = json_object_get(m, "trunk"), *agent_o = json_object_get(m, "agent");
     const char *id = str(m, "call_id"), *to = str(m, "to_number"), *from = str(m, "from_number");
     const char *agent = str(m, "agent_sip_uri"), *proxy = str(trunk, "proxy");
     const char *admitted = str(m, "admitted_at"), *claimed = str(m, "handed_back_at");
@@ -80,25 +112,42 @@ int od_work_parse(json_t *m, const od_seal_key_t *key, od_work_t *w, char *err, 
     }
     if (w->cps < 1) w->cps = 1;
 
+    /* The Request-URI names the carrier (the proxy's host) and the
+     * transport; requests go to the outbound proxy if there is one. */
     char host[256];
     uri_host(proxy, host, sizeof host);
+    const char *tp = transport_param(str(trunk, "transport"));
+    const char *caller_id = str(trunk, "caller_id");
+    const char *user = str(trunk, "username");
+    int asserted = caller_id && (!strcmp(caller_id, "pai") || !strcmp(caller_id, "ppi"));
     od_buf_t b = {0};
-    od_buf_printf(&b, "sip:%s@%s", to, host);
+    od_buf_printf(&b, "sip:%s@%s%s", to, host, tp);
     w->to = strdup(b.data);
     od_buf_reset(&b);
-    od_buf_printf(&b, "sip:%s@%s", from, host);
+    od_buf_printf(&b, "sip:%s@%s", asserted && user ? user : from, host);
     w->from = strdup(b.data);
-    w->proxy = strdup(proxy);
-    w->username = dup_or_null(str(trunk, "username"));
-    if (password(trunk, key, &w->password)) {
+    if (asserted) {
+        od_buf_reset(&b);
+        od_buf_printf(&b, "%s: <sip:%s@%s>",
+                      !strcmp(caller_id, "pai") ? "P-Asserted-Identity" : "P-Preferred-Identity",
+                      from, host);
+        w->trunk_headers = strdup(b.data);
+    }
+    w->proxy =
+        with_transport(str(trunk, "outbound_proxy") ? str(trunk, "outbound_proxy") : proxy, tp);
+    w->follow_redirects = json_is_true(json_object_get(trunk, "follow_redirects"));
+    w->username = dup_or_null(user);
+    if (password(trunk, key, &w->password) ||
+        (agent_o && password(agent_o, key, &w->agent_password))) {
         od_buf_free(&b);
         od_work_clear(w);
         snprintf(err, errsz,
-                 "the trunk's password is sealed with another key than this dialer's "
+                 "a password is sealed with another key than this dialer's "
                  "OUTDIAL_CREDENTIALS_KEY_FILE");
         return -1;
     }
-    w->agent_uri = strdup(agent);
+    w->agent_uri = with_transport(agent, transport_param(str(agent_o, "transport")));
+    w->agent_username = dup_or_null(str(agent_o, "username"));
     w->trunk_id = strdup(str(trunk, "id") ? str(trunk, "id") : proxy);
 
     /* What the agent learns of the call, in headers (docs/dialer.md). */
@@ -108,9 +157,9 @@ int od_work_parse(json_t *m, const od_seal_key_t *key, od_work_t *w, char *err, 
     if (str(m, "agent_id")) od_buf_printf(&b, "X-Outdial-Agent-Id: %s\r\n", str(m, "agent_id"));
     od_buf_printf(&b, "X-Outdial-To: %s\r\nX-Outdial-From: %s", to, from);
     od_buf_puts(&b, "\r\n");
-    json_header(&b, "Context", json_object_get(m, "context"));
-    json_header(&b, "Instructions", json_object_get(m, "instructions"));
-    json_header(&b, "Metadata", json_object_get(m, "metadata"));
+    json_header(&b, "Context", json_object_get(m, "context"), opts->header_line_max);
+    json_header(&b, "Instructions", json_object_get(m, "instructions"), opts->header_line_max);
+    json_header(&b, "Metadata", json_object_get(m, "metadata"), opts->header_line_max);
     b.data[b.len - 2] = 0; /* no CRLF after the last line */
     w->headers = b.data;
     if (!w->to || !w->from || !w->proxy || !w->agent_uri || !w->trunk_id) {

@@ -112,23 +112,54 @@ static int array_of_objects(perr_t *e, const char *path, const json_t *v) {
     return 0;
 }
 
+/* A string field that must be one of `allowed` (NULL-terminated). */
+static int enum_field(perr_t *e, const char *path, const json_t *o, const char *key,
+                      const char *const *allowed, const char **out) {
+    if (str_field(e, path, o, key, NULLABLE, out)) return -1;
+    if (!*out) return 0;
+    for (const char *const *a = allowed; *a; a++)
+        if (!strcmp(*out, *a)) return 0;
+    return bad(e, path, "%s must be %s%s%s%s%s, not \"%.40s\"", key, allowed[0],
+               allowed[1] ? (allowed[2] ? ", " : " or ") : "", allowed[1] ? allowed[1] : "",
+               allowed[1] && allowed[2] ? " or " : "", allowed[1] && allowed[2] ? allowed[2] : "",
+               *out);
+}
+
+static int bool_field(perr_t *e, const char *path, const json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    if (v && !json_is_boolean(v) && !json_is_null(v))
+        return bad(e, path, "%s must be true, false or null (the default, false)", key);
+    return 0;
+}
+
+static const char *const TRANSPORTS[] = {"udp", "tcp", "tls", NULL};
+
 static int check_trunks(perr_t *e, const json_t *trunks) {
-    static const char *const keys[] = {"id",  "proxy",          "username", "password",
-                                       "cps", "max_concurrent", NULL};
+    static const char *const keys[] = {
+        "id",        "proxy",          "username",  "password",         "cps", "max_concurrent",
+        "transport", "outbound_proxy", "caller_id", "follow_redirects", NULL};
+    static const char *const caller_ids[] = {"from", "pai", "ppi", NULL};
     size_t i;
     json_t *t;
     if (array_of_objects(e, "trunks", trunks)) return -1;
     json_array_foreach((json_t *)trunks, i, t) {
         char p[64];
-        const char *id, *proxy, *s;
+        const char *id, *proxy, *s, *user, *obp, *cid;
         snprintf(p, sizeof p, "trunks[%zu]", i);
         if (only_keys(e, p, t, keys) || str_field(e, p, t, "id", REQUIRED, &id) ||
             str_field(e, p, t, "proxy", REQUIRED, &proxy) || sip_uri(e, p, "proxy", proxy) ||
-            str_field(e, p, t, "username", NULLABLE, &s) ||
+            str_field(e, p, t, "username", NULLABLE, &user) ||
             str_field(e, p, t, "password", NULLABLE, &s) ||
             int_field(e, p, t, "cps", NULLABLE, 1, 10000) ||
-            int_field(e, p, t, "max_concurrent", NULLABLE, 1, 1000000))
+            int_field(e, p, t, "max_concurrent", NULLABLE, 1, 1000000) ||
+            enum_field(e, p, t, "transport", TRANSPORTS, &s) ||
+            str_field(e, p, t, "outbound_proxy", NULLABLE, &obp) ||
+            sip_uri(e, p, "outbound_proxy", obp) ||
+            enum_field(e, p, t, "caller_id", caller_ids, &cid) ||
+            bool_field(e, p, t, "follow_redirects"))
             return -1;
+        if (cid && strcmp(cid, "from") && !user)
+            return bad(e, p, "caller_id \"%s\" puts the username in From: give a username", cid);
         if (seen_id(trunks, i, "id", id)) return bad(e, p, "trunk \"%s\" is listed twice", id);
     }
     return 0;
@@ -168,8 +199,9 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
         "webhook_url", "webhook_secret", "numbers",        "agents",
         NULL};
     static const char *const nkeys[] = {"e164", "trunk", "outbound_enabled", NULL};
-    static const char *const akeys[] = {"id", "sip_uri", "default_from", "max_duration_seconds",
-                                        NULL};
+    static const char *const akeys[] = {
+        "id",        "sip_uri",  "default_from", "max_duration_seconds",
+        "transport", "username", "password",     NULL};
     const char *id, *plan, *url, *s;
     if (only_keys(e, p, org, keys) || str_field(e, p, org, "id", REQUIRED, &id) ||
         str_field(e, p, org, "plan", REQUIRED, &plan) ||
@@ -217,7 +249,10 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
         if (only_keys(e, sub, x, akeys) || str_field(e, sub, x, "id", REQUIRED, &aid) ||
             str_field(e, sub, x, "sip_uri", REQUIRED, &uri) || sip_uri(e, sub, "sip_uri", uri) ||
             str_field(e, sub, x, "default_from", NULLABLE, &from) ||
-            int_field(e, sub, x, "max_duration_seconds", NULLABLE, 1, 14400))
+            int_field(e, sub, x, "max_duration_seconds", NULLABLE, 1, 14400) ||
+            enum_field(e, sub, x, "transport", TRANSPORTS, &s) ||
+            str_field(e, sub, x, "username", NULLABLE, &s) ||
+            str_field(e, sub, x, "password", NULLABLE, &s))
             return -1;
         if (from && !seen_id(numbers, json_array_size(numbers), "e164", from))
             return bad(e, sub, "default_from %.40s is not one of the org's numbers", from);

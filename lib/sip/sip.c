@@ -11,6 +11,7 @@
 #include "core/log.h"
 
 #include <sofia-sip/nua.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_wait.h>
@@ -34,7 +35,8 @@ struct od_sip {
     su_root_t *root;
     nua_t *nua;
     int shutdown_done;
-    od_leg_t *dead; /* legs gone, told and freed after the current step */
+    od_leg_t *dead;    /* legs gone, told and freed after the current step */
+    char contact[256]; /* our bound address as a URI ("" if a wildcard) */
 };
 
 struct od_watch {
@@ -334,9 +336,18 @@ od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
         return NULL;
     }
     su_home_init(s->home);
+    /* "sip:host:port" of the bind URL, for a Contact that names a transport
+     * (nua's own default names none); not for a wildcard address. */
+    if (!strchr(bind_url, '*') && !strstr(bind_url, "0.0.0.0") && !strchr(bind_url, ';'))
+        snprintf(s->contact, sizeof s->contact, "%s", bind_url);
     s->root = su_root_create(s);
     if (s->root) su_root_threading(s->root, 0);
-    if (s->root) s->nua = nua_create(s->root, on_nua, s, NUTAG_URL(bind_url), TAG_END());
+    /* A large INVITE stays on UDP (to a UDP-only agent, the context
+     * headers can be kilobytes): nta would otherwise move anything over
+     * 1,300 bytes to TCP on its own. */
+    if (s->root)
+        s->nua =
+            nua_create(s->root, on_nua, s, NUTAG_URL(bind_url), NTATAG_UDP_MTU(65535), TAG_END());
     if (!s->nua) {
         snprintf(errstr, errstr_size, "sip: cannot listen on %s", bind_url);
         if (s->root) su_root_destroy(s->root);
@@ -425,7 +436,17 @@ void od_sip_timer_free(od_sip_timer_t *t) {
     free(t);
 }
 
+/* "transport=tcp" (or tls) if the request URI asks for it: our Contact
+ * then says so too, so that the far end's in-dialog requests come back
+ * over the same transport. NULL for UDP. */
+static const char *contact_transport(const char *uri) {
+    if (strstr(uri, ";transport=tcp")) return "transport=tcp";
+    if (strstr(uri, ";transport=tls")) return "transport=tls";
+    return NULL;
+}
+
 od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, void *owner) {
+    const char *transport = contact_transport(inv->to);
     od_leg_t *leg = calloc(1, sizeof *leg);
     if (!leg) return NULL;
     leg->s = s;
@@ -433,15 +454,20 @@ od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, 
     leg->owner = owner;
     leg->username = inv->username && *inv->username ? strdup(inv->username) : NULL;
     leg->password = inv->password ? strdup(inv->password) : NULL;
-    leg->nh =
-        nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from), TAG_END());
+    leg->nh = nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from),
+                         TAG_IF(transport, NUTAG_M_PARAMS(transport)), TAG_END());
     if (!leg->nh) {
         leg_free(leg);
         return NULL;
     }
     /* The proxy is a transaction setting: given to nua_handle() it is
      * silently dropped. */
-    nua_invite(leg->nh, TAG_IF(inv->proxy && *inv->proxy, NUTAG_PROXY(inv->proxy)),
+    char contact[300];
+    int own_contact =
+        transport && *s->contact &&
+        snprintf(contact, sizeof contact, "<%s;%s>", s->contact, transport) < (int)sizeof contact;
+    nua_invite(leg->nh, NUTAG_URL(inv->to), TAG_IF(own_contact, SIPTAG_CONTACT_STR(contact)),
+               TAG_IF(inv->proxy && *inv->proxy, NUTAG_PROXY(inv->proxy)),
                TAG_IF(inv->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                TAG_IF(inv->sdp, SIPTAG_PAYLOAD_STR(inv->sdp)),
                TAG_IF(inv->headers, SIPTAG_HEADER_STR(inv->headers)), TAG_END());

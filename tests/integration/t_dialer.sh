@@ -6,6 +6,11 @@
 provision_sip "$FIXTURES/dialer.json"
 start_sipp carrier carrier "$CARRIER_PORT"
 start_sipp agent agent "$AGENT_PORT"
+# Something silent holds the agent's TCP port (the SIPp agent is UDP only):
+# an INVITE moved to TCP behind our back would vanish there.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); time.sleep(600)' "$AGENT_PORT" &
+T_PIDS+=("$!")
 start_scheduler sched
 start_sip_dialer dialer --agent-answer-ms 2000
 wait_log 30 "$T_DIR/sched.log" "partitions assigned" || not_ok "scheduler joined"
@@ -40,6 +45,7 @@ outcome() { call_field acme "$1" "concat_ws(' ', status, sip_status, error_code,
   call 25 bot 10
   call 26 bot 04 '"retry":{"max_attempts":2,"delay_seconds":1,"on":["carrier_busy"]}'
   call 27 bot 02 '"retry":{"max_attempts":2,"delay_seconds":1,"on":["no_answer","busy","carrier_busy"]}'
+  call 28 hangup 00 "\"context\":{\"blob\":\"$(head -c 9000 /dev/zero | tr '\0' 'x')\"}"
 } | outdialctl submit - >/dev/null
 
 # --- cancels: while ringing, and once up --------------------------------
@@ -68,6 +74,18 @@ b64() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
 check "context in a header" "$(grep -c "^X-Outdial-Context: $(b64 '{"lang":"en"}')$" <<<"$w")" 1
 check "instructions in a header" "$(grep -c "^X-Outdial-Instructions: $(b64 '"be brief"')$" <<<"$w")" 1
 check "metadata in a header" "$(grep -c "^X-Outdial-Metadata: $(b64 '{"k":"v"}')$" <<<"$w")" 1
+
+# --- a large context: split into header lines of at most 1 KB, over UDP ------
+check "large context: the call completes" "$(outcome 28)" "completed 200 agent"
+w=$(agent_saw 28)
+parts=$(sed -n 's/^X-Outdial-Context-Parts: //p' <<<"$w")
+check_ge "large context: split into numbered headers" "${parts:-0}" 10
+check "large context: no header line over 1024 bytes" "$(awk 'length($0) > 1024' <<<"$w" | wc -l)" 0
+joined=$(for i in $(seq 1 "${parts:-0}"); do sed -n "s/^X-Outdial-Context-$i: //p" <<<"$w"; done | tr -d '\n')
+check "large context: the parts join into the context" \
+  "$(printf '%s' "$joined" | tr '_-' '/+' | base64 -d 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["blob"]))')" 9000
+grep -q "^INVITE sip:" <<<"$w" && ! grep -q "^Via: SIP/2.0/TCP" <<<"$w" && ok "large context: the agent's INVITE came over UDP" ||
+  not_ok "large context over UDP"
 
 # --- callee outcomes and carrier errors -----------------------------------
 check "busy" "$(outcome 12)" "busy 486 callee"

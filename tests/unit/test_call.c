@@ -28,13 +28,14 @@ struct od_leg {
 };
 
 static od_dialer_conf_t conf = {.dialer_id = "test", .agent_answer_ms = 5000};
-static od_leg_t *legs[2]; /* the current callee and agent legs, [0] and [1] */
+static od_leg_t *legs[3]; /* the current callee and agent legs, [0] and [1]; [2] a
+                           * callee leg a redirect replaced */
 static od_sip_timer_t *timer;
 static char actions[1024]; /* what the legs were asked to do, in order */
 static json_t *reports;    /* every report */
 static int released, freed_c;
 static od_call_t *call;
-static int fail_agent_invite;
+static int fail_agent_invite, follow_redirects;
 
 static void act(const char *fmt, ...) {
     size_t n = strlen(actions);
@@ -64,6 +65,7 @@ void od_dialer_call_done(od_dialer_t *d, od_call_t *c) {
      * use-after-free that ASan reports */
     free(c->timer);
     timer = NULL;
+    free(c->w.to);
     free(c->sdp_to_callee);
     free(c->sdp_to_agent);
     free(c);
@@ -90,6 +92,7 @@ od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, 
     if (role == 'a' && fail_agent_invite) return NULL;
     od_leg_t *leg = calloc(1, sizeof *leg);
     leg->role = role, leg->cb = cb, leg->owner = owner;
+    if (role == 'c' && legs[0]) legs[2] = legs[0];
     legs[role == 'a'] = leg;
     act("%c:invite ", role);
     return leg;
@@ -107,9 +110,10 @@ void od_leg_hangup(od_leg_t *leg) { act("%c:hangup ", leg->role); }
 /* ---- driving it ---- */
 
 static void begin(void) {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         free(legs[i]);
     if (call) { /* a case that left it unreleased (already counted) */
+        free(call->w.to);
         free(call->timer);
         free(call->sdp_to_callee);
         free(call->sdp_to_agent);
@@ -120,15 +124,16 @@ static void begin(void) {
     reports = json_array();
     released = freed_c = 0;
     fail_agent_invite = 0;
-    legs[0] = legs[1] = NULL;
+    legs[0] = legs[1] = legs[2] = NULL;
     call = calloc(1, sizeof *call);
     snprintf(call->w.call_id, sizeof call->w.call_id, "c1");
     call->w.attempt = 1;
     call->w.ringing_timeout_s = 60;
     call->w.max_duration_s = 600;
-    call->w.to = "sip:+1@t";
+    call->w.to = strdup("sip:+1@t");
     call->w.from = "sip:+2@t";
     call->w.agent_uri = "sip:bot@a";
+    call->w.follow_redirects = follow_redirects;
 }
 
 /* Delivers one event to a leg, as the adapter does (nothing after GONE). */
@@ -174,7 +179,7 @@ static void step(const char *s) {
         }
         return;
     }
-    int which = s[0] == 'a';
+    int which = s[0] == 'a' ? 1 : s[0] == 'o' ? 2 : 0;
     const char *e = s + 2;
     od_leg_event_t ev = {.retry_after = -1};
     if (!strcmp(e, "180")) {
@@ -233,6 +238,10 @@ static void step(const char *s) {
 
 static void run(const char *script) {
     char buf[512], *save = NULL;
+    if (!strncmp(script, "follow ", 7)) { /* the trunk follows redirects */
+        call->w.follow_redirects = 1;
+        script += 7;
+    }
     snprintf(buf, sizeof buf, "%s", script);
     for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
         step(t);
@@ -266,6 +275,7 @@ static const char *field(json_t *r, const char *k) {
 /* Every leg still there goes away (the network finishes), so the call
  * must be released. */
 static void finish_legs(void) {
+    step("o:gone");
     step("c:gone");
     step("a:gone");
 }
@@ -342,6 +352,11 @@ static void table(void) {
          NULL, "agent", NULL, NULL, NULL},
         {"max duration", "start c:200sdp a:200sdp timer c:gone a:gone", "completed", NULL, NULL,
          "system", NULL, NULL, "c:invite a:invite a:ack c:ack+sdp c:hangup a:hangup "},
+        {"redirect followed once, through the trunk",
+         "follow start c:302 c:200sdp o:gone a:200sdp c:bye c:gone a:gone", "completed", NULL, NULL,
+         "callee", NULL, NULL, "c:invite c:invite a:invite a:ack c:ack+sdp c:hangup a:hangup "},
+        {"a second redirect is reported", "follow start c:302 c:302 o:gone c:gone", "failed",
+         "REDIRECTED", "302", "carrier", NULL, NULL, NULL},
         {"cancel while queued", "cancel", "canceled", NULL, NULL, NULL, NULL, NULL, ""},
         {"cancel while up", "start c:200sdp a:200sdp cancel c:gone a:gone", "canceled", NULL, NULL,
          "system", NULL, NULL, NULL},
@@ -445,6 +460,7 @@ int main(void) {
     every_event_in_every_state();
     random_orders();
     begin();
+    free(call->w.to);
     free(call);
     call = NULL;
     json_decref(reports);

@@ -53,7 +53,8 @@ static void seal(void) {
     for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
         char *s = od_seal(&a, secrets[i]);
         CHECK(s && !strncmp(s, "v1.", 3), "sealed form");
-        CHECK(s && (!*secrets[i] || !strstr(s + 3, secrets[i])), "the secret is not in clear");
+        CHECK(s && (strlen(secrets[i]) < 4 || !strstr(s + 3, secrets[i])),
+              "the secret is not in clear");
         char *p = s ? od_unseal(&a, s) : NULL;
         CHECK_STR(p, secrets[i], "round trip");
         free(p);

@@ -18,12 +18,13 @@ static const char WORK_TAIL[] =
     "\"context\":{\"lang\":\"en\"},\"instructions\":\"be brief\",\"metadata\":{\"k\":1}}";
 
 static const od_seal_key_t no_key;
+static const od_work_opts_t opts = {&no_key, 1024};
 
 static int parse(const char *extra, od_work_t *w, char *err) {
     char text[2048];
     snprintf(text, sizeof text, "%s%s%s", WORK_HEAD, extra, WORK_TAIL);
     json_t *m = json_loads(text, 0, NULL);
-    int rc = od_work_parse(m, &no_key, w, err, 160);
+    int rc = od_work_parse(m, &opts, w, err, 160);
     json_decref(m);
     return rc;
 }
@@ -75,13 +76,13 @@ int main(void) {
 
     /* refusals name what is wrong and keep the call id to report on */
     json_t *m = json_loads("{\"type\":\"dial\",\"call_id\":\"c1\",\"attempt\":1}", 0, NULL);
-    CHECK(od_work_parse(m, &no_key, &w, err, sizeof err) == -1 && strstr(err, "to_number"), "%s",
+    CHECK(od_work_parse(m, &opts, &w, err, sizeof err) == -1 && strstr(err, "to_number"), "%s",
           err);
     CHECK_STR(w.call_id, "c1", "call id kept for the report");
     json_decref(m);
     od_work_clear(&w);
     m = json_loads("{\"type\":\"dial\",\"attempt\":1}", 0, NULL);
-    CHECK(od_work_parse(m, &no_key, &w, err, sizeof err) == -1 && !w.call_id[0], "no call id");
+    CHECK(od_work_parse(m, &opts, &w, err, sizeof err) == -1 && !w.call_id[0], "no call id");
     json_decref(m);
     return CHECK_DONE();
 }
