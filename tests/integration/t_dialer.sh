@@ -45,6 +45,7 @@ outcome() { call_field acme "$1" "concat_ws(' ', status, sip_status, error_code,
   call 25 bot 10
   call 26 bot 04 '"retry":{"max_attempts":2,"delay_seconds":1,"on":["carrier_busy"]}'
   call 27 bot 02 '"retry":{"max_attempts":2,"delay_seconds":1,"on":["no_answer","busy","carrier_busy"]}'
+  call 29 hangup 05 '"from_number":"+15550000200"'
   call 28 hangup 00 "\"context\":{\"blob\":\"$(head -c 9000 /dev/zero | tr '\0' 'x')\"}"
 } | outdialctl submit - >/dev/null
 
@@ -116,6 +117,18 @@ check "407 forever" "$(outcome 17)" "failed 407 AUTH_FAILED carrier"
 check "407 forever (the same nonce): the challenge answered once, then given up" \
   "$(carrier_saw 17 | grep -c "^INVITE sip:")" 2
 check "407 forever: the carrier's own phrase" "$(call_field acme 17 sip_reason)" "Proxy Authentication Required"
+
+# --- a trunk behind an outbound proxy, caller ID in P-Asserted-Identity ----
+check "outbound proxy + PAI: completed (after its challenge)" "$(outcome 29)" "completed 200 agent"
+w=$(carrier_saw 29)
+check "the Request-URI names the carrier, not the proxy it went through" \
+  "$(grep -c "^INVITE sip:+1555${U}2905@carrier.example.invalid SIP/2.0" <<<"$w")" 2
+grep -q "^From: <sip:trunkuser@carrier.example.invalid>" <<<"$w" && ok "From: the trunk's username" ||
+  not_ok "From user = username"
+grep -q "^P-Asserted-Identity: <sip:+15550000200@carrier.example.invalid>" <<<"$w" &&
+  ok "the caller ID in P-Asserted-Identity" || not_ok "P-Asserted-Identity"
+grep -q 'uri="sip:+1555'"$U"'2905@carrier.example.invalid"' <<<"$w" &&
+  ok "the digest uri= is exactly the Request-URI" || not_ok "digest uri"
 
 # --- hang-ups, limits, re-INVITE -------------------------------------------
 check "callee hangs up" "$(outcome 18)" "completed 200 callee"
