@@ -1,13 +1,16 @@
 /* outdialctl audit: proves from the database that the rules held over a
  * run: no overdraft, ledger equals balances, holds and slot counters match
  * the calls in flight, no cost above its hold, caps and destination locks
- * never exceeded at any instant, event sequences whole. With --final, also
+ * never exceeded at any instant, event sequences whole, no offset of the
+ * requests topic left without its row. With --final, also
  * that every request has ended. Exits 1 if any check fails. */
 #include "ctl.h"
+#include "core/utf8.h"
 #include "db/db.h"
 #include "db/repo.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv) {
     char err[512], sample[4096];
@@ -26,7 +29,9 @@ int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv) {
         }
         if (bad) {
             failed++;
-            printf("FAIL  %s: %ld (%.300s)\n", checks[i].name, bad, sample);
+            char shown[304];
+            od_utf8_clip(shown, sizeof shown, sample, strlen(sample), 0);
+            printf("FAIL  %s: %ld (%s)\n", checks[i].name, bad, shown);
         } else {
             printf("ok    %s\n", checks[i].name);
         }

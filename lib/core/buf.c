@@ -1,10 +1,15 @@
 /* Growable text buffer (see buf.h). */
 #include "core/buf.h"
+#include "core/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* U+FFFD, written for each byte that is not UTF-8: text from here goes to
+ * PostgreSQL and JSON consumers, which refuse such bytes. */
+#define REPLACEMENT "\xef\xbf\xbd"
 
 static void reserve(od_buf_t *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return;
@@ -52,12 +57,21 @@ void od_buf_pg_array_elem_n(od_buf_t *b, const char *s, size_t n) {
         od_buf_puts(b, "NULL");
         return;
     }
-    reserve(b, 2 * n + 2);
+    reserve(b, 3 * n + 2);
     char *o = b->data + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
+        size_t c = od_utf8_char_len(s + i, n - i);
+        if (!c) { /* PostgreSQL would refuse the whole array */
+            memcpy(o, REPLACEMENT, 3);
+            o += 3;
+            i++;
+            continue;
+        }
         if (s[i] == '"' || s[i] == '\\') *o++ = '\\';
-        *o++ = s[i];
+        memcpy(o, s + i, c);
+        o += c;
+        i += c;
     }
     *o++ = '"';
     b->len = (size_t)(o - b->data);
@@ -71,7 +85,15 @@ void od_buf_json_str(od_buf_t *b, const char *s) {
     char *o = b->data + b->len;
     *o++ = '"';
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
+        size_t c = od_utf8_char_len((const char *)p, (size_t)(s + n - (const char *)p));
+        if (!c) { /* not UTF-8: the JSON would be refused downstream */
+            memcpy(o, REPLACEMENT, 3);
+            o += 3;
+        } else if (c > 1) {
+            memcpy(o, p, c);
+            o += c;
+            p += c - 1;
+        } else if (*p == '"' || *p == '\\') {
             *o++ = '\\';
             *o++ = (char)*p;
         } else if (*p < 0x20) {

@@ -19,13 +19,15 @@ void od_buf_putc(od_buf_t *b, char c);
 
 /* Appends `s` as one element of a PostgreSQL array literal: a separating
  * comma if needed, then "s" with '"' and '\' escaped, or NULL when s is
- * NULL. Open with od_buf_putc(b, '{') and close with '}'. */
+ * NULL. Open with od_buf_putc(b, '{') and close with '}'. Like
+ * od_buf_json_str, it writes U+FFFD for each byte that is not UTF-8 (or
+ * NUL): a last guard, since callers should hand it well-formed text. */
 void od_buf_pg_array_elem(od_buf_t *b, const char *s);
 /* The same for the n bytes at s (which need not be NUL-terminated). */
 void od_buf_pg_array_elem_n(od_buf_t *b, const char *s, size_t n);
 
 /* Appends `s` as a JSON string: quoted, with '"', '\\' and control
- * characters escaped. */
+ * characters escaped, and U+FFFD for each byte that is not UTF-8. */
 void od_buf_json_str(od_buf_t *b, const char *s);
 
 /* Appends the n bytes at s in base64url (RFC 4648 section 5), unpadded. */

@@ -23,12 +23,16 @@ void od_clock_sleep_ms(long ms) {
 }
 
 void od_clock_format_rfc3339(int64_t ms, char *out, size_t cap) {
-    time_t secs = (time_t)(ms / 1000);
+    /* floor, not truncation: -1 ms is 1969-12-31T23:59:59.999Z */
+    int64_t frac = ((ms % 1000) + 1000) % 1000;
+    time_t secs = (time_t)((ms - frac) / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
 }
+
+int od_clock_storable(int64_t ms) { return ms >= OD_CLOCK_MIN_MS && ms <= OD_CLOCK_MAX_MS; }
 
 /* Reads exactly n digits; returns -1 if any is missing. */
 static int digits(const char **p, int n) {

@@ -13,8 +13,16 @@ int64_t od_clock_mono_ms(void);
 /* Sleeps `ms` milliseconds (any amount: seconds are split out). */
 void od_clock_sleep_ms(long ms);
 
-/* Writes `ms` as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC). `cap` >= 25. */
+/* Writes `ms` as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), before 1970 too. `cap` >=
+ * 25; see od_clock_storable for the range written with four-digit years. */
 void od_clock_format_rfc3339(int64_t ms, char *out, size_t cap);
+
+/* The instants outdial stores, 0001-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59.999Z: PostgreSQL's timestamptz holds them all (it has
+ * no year 0) and od_clock_format_rfc3339 writes them with four digits. */
+#define OD_CLOCK_MIN_MS (-62135596800000LL)
+#define OD_CLOCK_MAX_MS 253402300799999LL
+int od_clock_storable(int64_t ms);
 
 /* Parses an RFC 3339 date-time ("2026-11-22T10:00:00Z",
  * "2026-11-22T10:00:00.5+02:00"); a time zone is required. Returns 0 and

@@ -69,3 +69,5 @@ void od_uuid_from_name(const char *name, size_t len, char out[OD_UUID_STRLEN]) {
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     format(b, out);
 }
+
+uint64_t od_hash64(const void *p, size_t n, uint64_t h) { return fnv(p, n, h); }

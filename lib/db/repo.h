@@ -32,6 +32,13 @@ enum {
     OD_IN_EVENT, /* JSON text: the body published */
     OD_IN_MAX_DURATION,
     OD_IN_RINGING_TIMEOUT,
+    /* Not per request but per partition: the offsets the call covers, one
+     * range per partition (topic, partition, first, last), recorded in the
+     * same transaction for `outdialctl audit` (intake_ranges). */
+    OD_IN_RANGE_TOPIC,
+    OD_IN_RANGE_PARTITION,
+    OD_IN_RANGE_FIRST,
+    OD_IN_RANGE_LAST,
     OD_IN_NCOLS
 };
 
@@ -45,6 +52,10 @@ int od_repo_intake(od_db_t *db, const char *const cols[OD_IN_NCOLS], int *insert
  * outcome. Nothing else may use `db` in between. */
 int od_repo_intake_send(od_db_t *db, const char *const cols[OD_IN_NCOLS]) OD_MUSTCHECK;
 int od_repo_intake_recv(od_db_t *db, int *inserted) OD_MUSTCHECK;
+
+/* Merges the offset ranges intake recorded that overlap or touch, so the
+ * record stays small; *rows gets the rows left (-1: another merge ran). */
+int od_repo_intake_ranges_merge(od_db_t *db, int *rows) OD_MUSTCHECK;
 
 /* ---- provisioning ---- */
 

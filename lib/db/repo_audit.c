@@ -65,6 +65,14 @@ static const od_audit_check_t checks[] = {
     {"every event has its own event_id",
      "SELECT count(*), string_agg(event_id::text, '; ') FROM (SELECT event_id FROM call_events"
      " GROUP BY event_id HAVING count(*) > 1 LIMIT 20) x"},
+    /* A hole between the offset ranges intake recorded (schemas/sql/007):
+     * messages no intake stored, each hole named topic/partition first-last. */
+    {"every message on the requests topic has its row",
+     "SELECT count(*), string_agg(topic || '/' || partition || ' offsets ' || (before + 1) || '-'"
+     " || (first_offset - 1), '; ' ORDER BY topic, partition, first_offset) FROM (SELECT *,"
+     " max(last_offset) OVER (PARTITION BY topic, partition ORDER BY first_offset, last_offset"
+     " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM intake_ranges) x"
+     " WHERE first_offset > before + 1"},
     {"every request has ended (with --final)",
      "SELECT count(*), string_agg(org_id || '/' || request_id || ' ' || status, '; ')"
      " FROM (SELECT * FROM calls WHERE status IN ('queued', 'initiated', 'ringing', 'answered',"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 static const char intake_sql[] = "SELECT od_intake($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                                 "$12, $13, $14, $15, $16, $17, $18)";
+                                 "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
 
 int od_repo_intake(od_db_t *db, const char *const cols[OD_IN_NCOLS], int *inserted) {
     int rc = od_repo_intake_send(db, cols);
@@ -30,5 +30,14 @@ int od_repo_intake_recv(od_db_t *db, int *inserted) {
     if (rc) return rc;
     *inserted = atoi(PQgetvalue(first, 0, 0));
     PQclear(first);
+    return OD_OK;
+}
+
+int od_repo_intake_ranges_merge(od_db_t *db, int *rows) {
+    int rc;
+    PGresult *r = od_db__query(db, "SELECT od_intake_ranges_merge()", 0, NULL, &rc);
+    if (!r) return rc;
+    *rows = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
     return OD_OK;
 }

@@ -4,6 +4,7 @@
  * NUMBER_NOT_OWNED, OUTBOUND_DISABLED). The first failure wins. */
 #include "domain/request.h"
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "domain/e164.h"
 
 #include <stdarg.h>
@@ -22,15 +23,29 @@ const char *od_reject_code(od_reject_t r) {
     return (unsigned)r < sizeof names / sizeof *names ? names[r] : NULL;
 }
 
+/* The text of a rejection is well-formed UTF-8 whatever went into it (it
+ * goes into the database and an event): formatted in full, then cut on a
+ * character boundary; a byte that is not UTF-8 shows as "\xNN". */
 __attribute__((format(printf, 3, 4))) static int fail(od_request_t *req, od_reject_t code,
                                                       const char *fmt, ...) {
     if (req->reject) return -1;
     req->reject = code;
+    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(req->error, sizeof req->error, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    od_utf8_clip(req->error, sizeof req->error, text, strlen(text), 0);
     return -1;
+}
+
+/* A value quoted in a rejection: at most about `cap` - 4 bytes of it, cut
+ * between characters, "..." marking a cut. */
+#define QUOTE_SHORT 44 /* 40 bytes */
+#define QUOTE_LONG 68  /* 64 bytes */
+static const char *quote(char *buf, size_t cap, const char *s) {
+    od_utf8_clip(buf, cap, s, strlen(s), 0);
+    return buf;
 }
 
 /* An identifier: a string of 1..max bytes with no control characters. */
@@ -64,9 +79,10 @@ static int check_phone(od_request_t *req, const char *field, json_t *v, int requ
     if (!v) return required ? fail(req, OD_REJ_INVALID_REQUEST, "%s is required", field) : 0;
     if (!json_is_string(v)) return fail(req, OD_REJ_INVALID_REQUEST, "%s must be a string", field);
     *out = json_string_value(v);
+    char q[QUOTE_SHORT];
     if (!od_e164_valid(*out))
-        return fail(req, OD_REJ_INVALID_PHONE_NUMBER, "%s \"%.40s\" is not an E.164 number", field,
-                    *out);
+        return fail(req, OD_REJ_INVALID_PHONE_NUMBER, "%s \"%s\" is not an E.164 number", field,
+                    quote(q, sizeof q, *out));
     return 0;
 }
 
@@ -80,10 +96,17 @@ static int check_object(od_request_t *req, const char *field, json_t *v, size_t 
 }
 
 static int check_time(od_request_t *req, const char *field, json_t *v, int64_t *out) {
+    int64_t ms;
     if (!v) return 0;
-    if (!json_is_string(v) || od_clock_parse_rfc3339(json_string_value(v), out))
+    if (!json_is_string(v) || od_clock_parse_rfc3339(json_string_value(v), &ms))
         return fail(req, OD_REJ_INVALID_REQUEST, "%s must be an RFC 3339 date-time with a zone",
                     field);
+    /* PostgreSQL has no year 0, and the timestamps outdial writes have four
+     * digits of year: in UTC, 0001-01-01 to 9999-12-31. */
+    if (!od_clock_storable(ms))
+        return fail(req, OD_REJ_INVALID_REQUEST,
+                    "%s must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z", field);
+    *out = ms;
     return 0;
 }
 
@@ -93,6 +116,11 @@ static int check_url(od_request_t *req, json_t *v) {
     if (!s || (strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) || strlen(s) > 2048 ||
         strlen(s) < 10)
         return fail(req, OD_REJ_INVALID_REQUEST, "webhook_url must be an http(s) URL");
+    /* CR/LF would split the HTTP request line; no URL has spaces either */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return fail(req, OD_REJ_INVALID_REQUEST,
+                        "webhook_url must not contain spaces or control characters");
     return 0;
 }
 
@@ -123,7 +151,9 @@ static int check_retry(od_request_t *req, json_t *v) {
                         "retry.on may list only \"no_answer\", \"busy\" and \"carrier_busy\"");
             }
         } else {
-            return fail(req, OD_REJ_INVALID_REQUEST, "retry has an unknown field \"%.40s\"", k);
+            char q[QUOTE_SHORT];
+            return fail(req, OD_REJ_INVALID_REQUEST, "retry has an unknown field \"%s\"",
+                        quote(q, sizeof q, k));
         }
     }
     return 0;
@@ -158,7 +188,8 @@ static void parse_request(od_request_t *req) {
     json_t *v;
     json_object_foreach(r, k, v) {
         if (!known_field(k, request_fields)) {
-            fail(req, OD_REJ_INVALID_REQUEST, "unknown field \"%.40s\"", k);
+            char q[QUOTE_SHORT];
+            fail(req, OD_REJ_INVALID_REQUEST, "unknown field \"%s\"", quote(q, sizeof q, k));
             return;
         }
     }
@@ -181,7 +212,8 @@ static void parse_request(od_request_t *req) {
         fail(req, OD_REJ_INVALID_REQUEST, "instructions must be a string of at most 32768 bytes");
         return;
     }
-    if (req->not_before_ms && req->expires_at_ms && req->expires_at_ms <= req->not_before_ms) {
+    if (req->not_before_ms != OD_TIME_ABSENT && req->expires_at_ms != OD_TIME_ABSENT &&
+        req->expires_at_ms <= req->not_before_ms) {
         fail(req, OD_REJ_INVALID_REQUEST, "expires_at must be later than not_before");
         return;
     }
@@ -196,7 +228,9 @@ static void parse_cancel(od_request_t *req) {
     req->kind = OD_MSG_CANCEL;
     json_object_foreach(req->root, k, v) {
         if (strcmp(k, "action") && strcmp(k, "org_id") && strcmp(k, "request_id")) {
-            fail(req, OD_REJ_INVALID_REQUEST, "a cancel has an unknown field \"%.40s\"", k);
+            char q[QUOTE_SHORT];
+            fail(req, OD_REJ_INVALID_REQUEST, "a cancel has an unknown field \"%s\"",
+                 quote(q, sizeof q, k));
             return;
         }
     }
@@ -206,6 +240,7 @@ static void parse_cancel(od_request_t *req) {
 void od_request_parse(od_request_t *req, const char *buf, size_t len) {
     memset(req, 0, sizeof *req);
     req->kind = OD_MSG_REQUEST;
+    req->not_before_ms = req->expires_at_ms = OD_TIME_ABSENT;
     if (!buf || len == 0) {
         fail(req, OD_REJ_INVALID_REQUEST, "empty message");
         return;
@@ -248,29 +283,32 @@ void od_request_parse(od_request_t *req, const char *buf, size_t len) {
 
 void od_request_resolve(od_request_t *req, const json_t *prov) {
     if (req->reject || req->kind != OD_MSG_REQUEST) return;
+    char org_q[QUOTE_LONG], agent_q[QUOTE_LONG];
+    quote(org_q, sizeof org_q, req->org_id);
+    quote(agent_q, sizeof agent_q, req->agent_id);
     json_t *org = json_object_get(json_object_get(prov, "orgs"), req->org_id);
     if (!org) {
-        fail(req, OD_REJ_ORG_NOT_FOUND, "org \"%.64s\" is not provisioned", req->org_id);
+        fail(req, OD_REJ_ORG_NOT_FOUND, "org \"%s\" is not provisioned", org_q);
         return;
     }
     json_t *agent = json_object_get(json_object_get(org, "agents"), req->agent_id);
     if (!agent) {
-        fail(req, OD_REJ_AGENT_NOT_FOUND, "agent \"%.64s\" is not provisioned for org \"%.64s\"",
-             req->agent_id, req->org_id);
+        fail(req, OD_REJ_AGENT_NOT_FOUND, "agent \"%s\" is not provisioned for org \"%s\"", agent_q,
+             org_q);
         return;
     }
     if (!req->from_number) {
         req->from_number = json_string_value(json_object_get(agent, "default_from"));
         if (!req->from_number) {
             fail(req, OD_REJ_INVALID_REQUEST,
-                 "from_number is required: agent \"%.64s\" has no default_from", req->agent_id);
+                 "from_number is required: agent \"%s\" has no default_from", agent_q);
             return;
         }
     }
     json_t *num = json_object_get(json_object_get(org, "numbers"), req->from_number);
     if (!num) {
-        fail(req, OD_REJ_NUMBER_NOT_OWNED, "from_number %s is not owned by org \"%.64s\"",
-             req->from_number, req->org_id);
+        fail(req, OD_REJ_NUMBER_NOT_OWNED, "from_number %s is not owned by org \"%s\"",
+             req->from_number, org_q);
         return;
     }
     if (!json_is_true(json_object_get(num, "outbound_enabled"))) {
@@ -283,8 +321,8 @@ void od_request_resolve(od_request_t *req, const json_t *prov) {
         json_is_integer(ceil_v) ? (int)json_integer_value(ceil_v) : OD_AGENT_MAX_DURATION_DEFAULT;
     if (req->max_duration_s > ceiling) {
         fail(req, OD_REJ_INVALID_REQUEST,
-             "max_duration_seconds %d exceeds agent \"%.64s\" ceiling of %d", req->max_duration_s,
-             req->agent_id, ceiling);
+             "max_duration_seconds %d exceeds agent \"%s\" ceiling of %d", req->max_duration_s,
+             agent_q, ceiling);
         return;
     }
     if (!req->max_duration_s) req->max_duration_s = ceiling;

@@ -18,6 +18,10 @@
 #define OD_MAX_DURATION_CEILING 14400
 #define OD_AGENT_MAX_DURATION_DEFAULT 3600
 
+/* not_before/expires_at not given (any instant, 1970-01-01T00:00:00Z
+ * included, is a time given). */
+#define OD_TIME_ABSENT INT64_MIN
+
 typedef enum { OD_MSG_REQUEST, OD_MSG_CANCEL } od_msg_kind_t;
 
 typedef struct {
@@ -26,7 +30,7 @@ typedef struct {
     const char *request_id, *org_id, *agent_id, *to_number, *from_number;
     int ringing_timeout_s;                /* defaulted by od_request_parse */
     int max_duration_s;                   /* 0 until od_request_resolve sets it */
-    int64_t not_before_ms, expires_at_ms; /* 0 when absent */
+    int64_t not_before_ms, expires_at_ms; /* OD_TIME_ABSENT when absent */
     json_t *metadata;                     /* borrowed, may be NULL */
     od_reject_t reject;                   /* OD_REJ_NONE if accepted so far */
     char error[256];                      /* why, when reject is set */

@@ -218,6 +218,7 @@ int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, in
         o->topic = rd_kafka_topic_name(m->rkt);
         o->partition = m->partition;
         o->offset = m->offset;
+        o->timestamp_ms = rd_kafka_message_timestamp(m, NULL);
         o->value = m->payload;
         o->len = m->len;
         o->key = m->key;
@@ -464,6 +465,47 @@ int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions
     }
     rd_kafka_AdminOptions_destroy(opt);
     rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+int od_kafka_delete_topic(const char *brokers, const char *topic, char *errstr, size_t n) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (set(conf, "bootstrap.servers", brokers, errstr, n)) {
+        rd_kafka_conf_destroy(conf);
+        return OD_ERR_KAFKA;
+    }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return OD_ERR_KAFKA;
+    }
+    int rc = OD_ERR_KAFKA;
+    rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opt, 5000, NULL, 0);
+    rd_kafka_AdminOptions_set_request_timeout(opt, 5000, NULL, 0);
+    rd_kafka_DeleteTopics(rk, &dt, 1, opt, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 6000);
+    if (!ev) {
+        snprintf(errstr, n, "deleting topic %s: no answer from %s", topic, brokers);
+    } else {
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &cnt);
+        rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+        if (!err && cnt == 1) err = rd_kafka_topic_result_error(res[0]);
+        if (!err)
+            rc = OD_OK;
+        else
+            snprintf(errstr, n, "deleting topic %s: %s", topic, rd_kafka_err2str(err));
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_DeleteTopic_destroy(dt);
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy(rk);
     return rc;

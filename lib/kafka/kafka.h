@@ -21,6 +21,7 @@ typedef struct {
     const char *topic;
     int32_t partition;
     int64_t offset;
+    int64_t timestamp_ms; /* the broker's record timestamp, -1 if none */
     const char *value;
     size_t len;
     const char *key;
@@ -142,6 +143,12 @@ void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms);
 /* Creates `topic` with `partitions` if it does not exist (replication
  * factor -1: the broker's default). Returns OD_OK if it exists afterwards. */
 int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions, char *errstr,
+                          size_t errstr_size) OD_MUSTCHECK;
+
+/* Deletes `topic` and waits (up to about 5 s) for the controller to accept
+ * it; the topic's data is gone, and a topic of the same name made later
+ * starts again at offset 0. Tests use it. Returns OD_OK or OD_ERR_KAFKA. */
+int od_kafka_delete_topic(const char *brokers, const char *topic, char *errstr,
                           size_t errstr_size) OD_MUSTCHECK;
 
 #endif

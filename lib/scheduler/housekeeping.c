@@ -1,7 +1,8 @@
 /* Housekeeping loop, once a second on its own connection (so that admission
  * rounds never wait behind it): ends the calls of dialers gone silent
  * (od_reap: DIALER_LOST) and folds the credit and slots settlement freed
- * into orgs that no admission round is serving (od_fold_all). Runs with the
+ * into orgs that no admission round is serving (od_fold_all); once a minute,
+ * merges the offset ranges intake recorded (od_intake_ranges_merge). Runs with the
  * admission role; several schedulers may run it at once (rows are taken
  * with SKIP LOCKED). */
 #include "core/clock.h"
@@ -22,6 +23,7 @@ void *od_housekeeping_main(void *arg) {
         *a->stop = 1;
         return NULL;
     }
+    int64_t last_merge = od_clock_mono_ms();
     while (!*a->stop) {
         int64_t t0 = od_clock_mono_ms();
         if (od_db_alive(db) || od_db_reconnect(db) == OD_OK) {
@@ -38,6 +40,13 @@ void *od_housekeeping_main(void *arg) {
             if (od_repo_fold_orgs(db, &folded) != OD_OK)
                 od_logkv(OD_LOG_DEBUG, "folding settled credit failed", "err", od_db_error(db),
                          (const char *)NULL);
+            int rows;
+            if (t0 - last_merge >= 60000) {
+                last_merge = t0;
+                if (od_repo_intake_ranges_merge(db, &rows) != OD_OK)
+                    od_logkv(OD_LOG_DEBUG, "merging intake ranges failed", "err", od_db_error(db),
+                             (const char *)NULL);
+            }
         }
         int64_t left = 1000 - (od_clock_mono_ms() - t0);
         for (; left > 0 && !*a->stop; left -= 100)

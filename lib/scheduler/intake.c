@@ -3,7 +3,10 @@
  * transaction per batch, then store the batch's offsets. At least once in,
  * exactly once stored: a redelivered message meets its own row and adds
  * nothing. A message the database refuses on its own is stored as a
- * rejection instead, so one bad message never stalls its partition. While
+ * rejection instead, and if that is refused too, as a minimal rejection
+ * (see row_mode_t), so one bad message never stalls its partition nor goes
+ * without its row and event. Each batch also records the offsets it
+ * covered (intake_ranges), so `outdialctl audit` finds any it skipped. While
  * the database is away, fetching pauses (the member stays in its group) and
  * the batch in hand waits to be written.
  *
@@ -17,6 +20,7 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "db/db.h"
 #include "db/repo.h"
 #include "domain/event.h"
@@ -65,25 +69,58 @@ typedef struct {
 
 static void put_time(od_buf_t *col, int64_t ms) {
     char buf[40];
-    if (ms) od_clock_format_rfc3339(ms, buf, sizeof buf);
-    od_buf_pg_array_elem(col, ms ? buf : NULL);
+    if (ms != OD_TIME_ABSENT) od_clock_format_rfc3339(ms, buf, sizeof buf);
+    od_buf_pg_array_elem(col, ms != OD_TIME_ABSENT ? buf : NULL);
+}
+
+/* How a message is written. As it is; or as a rejection that says why (the
+ * database refused the row as it was, or a cancel found nothing to cancel),
+ * without the optional parts of the request; or, if the database refused
+ * even that, as a minimal rejection made only of what outdial generates
+ * (ASCII text, keyed by the message's identity), which leaves the database
+ * nothing to refuse, so that the partition always moves on. */
+typedef enum { ROW_AS_IS, ROW_REJECTED, ROW_MINIMAL } row_mode_t;
+
+/* The key of a message that has no usable (org_id, request_id): its
+ * position and a hash of its broker timestamp, key and value. A redelivery
+ * (the same record) meets its own row; a new message at an offset seen
+ * before (a topic deleted and created again, an embedded broker restarted
+ * while PostgreSQL kept its data) does not. */
+static void message_identity(const od_kafka_msg_t *m, const char *source, char *out, size_t cap) {
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)m->timestamp_ms);
+    uint64_t h = od_hash64(ts, strlen(ts) + 1, OD_HASH64_INIT);
+    h = od_hash64(m->key ? m->key : "", m->key ? m->key_len : 0, h);
+    h = od_hash64("", 1, h);
+    h = od_hash64(m->value ? m->value : "", m->value ? m->len : 0, h);
+    snprintf(out, cap, "%s/%016llx", source, (unsigned long long)h);
 }
 
 /* Appends the intake row (schemas/sql od_intake) of one message: the call
- * and its first event. `reject_why`, if set, turns the message into an
- * INVALID_REQUEST rejection with that message (the database refused it, or
- * a cancel found nothing to cancel). Returns 1 instead, appending nothing,
- * for a valid cancel: cancels act after the batch commits. */
-static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov,
-                   const char *reject_why) {
+ * and its first event, written as `mode` says; `why` is the reason of a
+ * ROW_REJECTED or ROW_MINIMAL row. Returns 1 instead, appending nothing,
+ * for a valid cancel written as it is: cancels act after the batch
+ * commits. */
+static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, row_mode_t mode,
+                   const char *why) {
     od_request_t req;
-    char source[300], call_id[OD_UUID_STRLEN], event_id[OD_UUID_STRLEN];
+    char source[300], identity[340], call_id[OD_UUID_STRLEN], event_id[OD_UUID_STRLEN];
     od_request_parse(&req, m->value, m->len);
     od_request_resolve(&req, prov);
-    if (reject_why && !req.reject) {
-        req.reject = OD_REJ_INVALID_REQUEST;
-        snprintf(req.error, sizeof req.error, "%.250s", reject_why);
+    if (mode != ROW_AS_IS) {
+        if (!req.reject) {
+            req.reject = OD_REJ_INVALID_REQUEST;
+            od_utf8_clip(req.error, sizeof req.error, why, strlen(why), 0);
+        }
+        req.metadata = NULL; /* the optional parts of the request are not kept */
     }
+    if (mode == ROW_MINIMAL) {
+        req.reject = OD_REJ_INVALID_REQUEST;
+        od_utf8_clip(req.error, sizeof req.error, why, strlen(why), OD_UTF8_ASCII);
+        req.org_id = req.request_id = req.agent_id = req.from_number = req.to_number = NULL;
+    }
+    if (req.reject) /* a rejection has no schedule */
+        req.not_before_ms = req.expires_at_ms = OD_TIME_ABSENT;
     if (!req.reject && req.kind == OD_MSG_CANCEL) {
         od_request_clear(&req);
         return 1; /* applied after the batch commits: see apply_cancels() */
@@ -92,10 +129,12 @@ static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov,
              (long long)m->offset);
     int keyed_by_source =
         req.reject && (!req.org_id || !req.request_id || req.kind == OD_MSG_CANCEL);
-    if (keyed_by_source)
-        od_uuid_from_name(source, strlen(source), call_id);
-    else
+    if (keyed_by_source) {
+        message_identity(m, source, identity, sizeof identity);
+        od_uuid_from_name(identity, strlen(identity), call_id);
+    } else {
         od_uuid_v4(call_id);
+    }
     od_uuid_v4(event_id);
     int64_t now = od_clock_now_ms();
     const char *status = req.reject ? "rejected" : "queued";
@@ -125,7 +164,7 @@ static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov,
     od_event_write(&ev, &enc->scratch);
     /* The request as sent (it parsed, so it is JSON); defaults filled in
      * are columns of their own. */
-    int keep_request = req.root && json_is_object(req.root) && !reject_why;
+    int keep_request = req.root && json_is_object(req.root) && mode == ROW_AS_IS;
     char durations[2][16];
     snprintf(durations[0], 16, "%d", req.max_duration_s);
     snprintf(durations[1], 16, "%d", req.ringing_timeout_s);
@@ -133,7 +172,7 @@ static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov,
     od_buf_t *c = enc->col;
     od_buf_pg_array_elem(&c[OD_IN_CALL_ID], call_id);
     od_buf_pg_array_elem(&c[OD_IN_ORG_ID], keyed_by_source ? "" : req.org_id);
-    od_buf_pg_array_elem(&c[OD_IN_REQUEST_ID], keyed_by_source ? source : req.request_id);
+    od_buf_pg_array_elem(&c[OD_IN_REQUEST_ID], keyed_by_source ? identity : req.request_id);
     od_buf_pg_array_elem(&c[OD_IN_AGENT_ID], req.agent_id);
     od_buf_pg_array_elem(&c[OD_IN_FROM], req.from_number);
     od_buf_pg_array_elem(&c[OD_IN_TO], req.to_number);
@@ -161,22 +200,49 @@ static void enc_free(enc_t *enc) {
     free(enc->cancels);
 }
 
+/* Appends the offsets msgs[0..n) cover: one range per partition (within
+ * one poll, the consumer returns each partition's records in order). */
+static void add_ranges(enc_t *enc, const od_kafka_msg_t *msgs, int n) {
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = msgs[j].partition == msgs[i].partition && !strcmp(msgs[j].topic, msgs[i].topic);
+        if (seen) continue;
+        int64_t lo = msgs[i].offset, hi = msgs[i].offset;
+        for (int j = i + 1; j < n; j++) {
+            if (msgs[j].partition != msgs[i].partition || strcmp(msgs[j].topic, msgs[i].topic))
+                continue;
+            if (msgs[j].offset < lo) lo = msgs[j].offset;
+            if (msgs[j].offset > hi) hi = msgs[j].offset;
+        }
+        char num[3][24];
+        snprintf(num[0], sizeof num[0], "%d", (int)msgs[i].partition);
+        snprintf(num[1], sizeof num[1], "%lld", (long long)lo);
+        snprintf(num[2], sizeof num[2], "%lld", (long long)hi);
+        od_buf_pg_array_elem(&enc->col[OD_IN_RANGE_TOPIC], msgs[i].topic);
+        od_buf_pg_array_elem(&enc->col[OD_IN_RANGE_PARTITION], num[0]);
+        od_buf_pg_array_elem(&enc->col[OD_IN_RANGE_FIRST], num[1]);
+        od_buf_pg_array_elem(&enc->col[OD_IN_RANGE_LAST], num[2]);
+    }
+}
+
 /* Encodes messages msgs[0..n) into enc; returns its column array. */
 static const char *const *encode(enc_t *enc, const intake_t *in, const od_kafka_msg_t *msgs, int n,
-                                 const char *reject_why) {
+                                 row_mode_t mode, const char *why) {
     for (int i = 0; i < OD_IN_NCOLS; i++) {
         od_buf_reset(&enc->col[i]);
         od_buf_putc(&enc->col[i], '{');
     }
     enc->ncancels = 0;
     for (int i = 0; i < n; i++) {
-        if (add_row(enc, &msgs[i], in->prov, reject_why)) {
+        if (add_row(enc, &msgs[i], in->prov, mode, why)) {
             int *c = realloc(enc->cancels, (size_t)(enc->ncancels + 1) * sizeof *c);
             if (!c) abort();
             enc->cancels = c;
             enc->cancels[enc->ncancels++] = i;
         }
     }
+    add_ranges(enc, msgs, n);
     for (int i = 0; i < OD_IN_NCOLS; i++) {
         od_buf_putc(&enc->col[i], '}');
         enc->cols[i] = enc->col[i].data;
@@ -184,14 +250,45 @@ static const char *const *encode(enc_t *enc, const intake_t *in, const od_kafka_
     return enc->cols;
 }
 
-/* Stores one message; one the database refuses is stored as a rejection
- * carrying the database's reason. */
-static int write_one(intake_t *in, const od_kafka_msg_t *m, int *inserted) {
-    int n = 0, rc = od_repo_intake(in->db, encode(&in->scratch, in, m, 1, NULL), &n);
-    if (rc == OD_ERR_INVALID) {
-        char why[300];
-        snprintf(why, sizeof why, "refused by the database: %.200s", od_db_error(in->db));
-        rc = od_repo_intake(in->db, encode(&in->scratch, in, m, 1, why), &n);
+/* Stores one message on `db`, as it is (or, given `why`, as a rejection):
+ * a row the database refuses is stored as a rejection carrying the
+ * database's reason, and if that is refused too, as a minimal rejection.
+ * Returns OD_OK or OD_ERR_DB (retriable), never OD_ERR_INVALID: a message
+ * is never the reason its partition stops. */
+static int write_one(intake_t *in, od_db_t *db, const od_kafka_msg_t *m, const char *why,
+                     int *inserted) {
+    row_mode_t mode = why ? ROW_REJECTED : ROW_AS_IS;
+    char reason[300];
+    int n = 0, rc;
+    for (;;) {
+        rc = od_repo_intake(db, encode(&in->scratch, in, m, 1, mode, why), &n);
+        if (rc != OD_ERR_INVALID) break;
+        char part[16], off[24];
+        snprintf(part, sizeof part, "%d", (int)m->partition);
+        snprintf(off, sizeof off, "%lld", (long long)m->offset);
+        if (mode == ROW_MINIMAL) {
+            /* Nothing in that row came from the message; it cannot happen
+             * short of a broken schema. Go on (the partition must move):
+             * `outdialctl audit` lists the offset, which has no row. */
+            od_logkv(OD_LOG_ERROR, "message not stored: its minimal rejection was refused", "topic",
+                     m->topic, "partition", part, "offset", off, "err", od_db_error(db),
+                     (const char *)NULL);
+            rc = OD_OK;
+            break;
+        }
+        od_logkv(OD_LOG_WARN,
+                 mode == ROW_AS_IS ? "row refused; storing the message as a rejection"
+                                   : "rejection refused; storing a minimal one",
+                 "topic", m->topic, "partition", part, "offset", off, "err", od_db_error(db),
+                 (const char *)NULL);
+        if (mode == ROW_AS_IS) {
+            char err[200];
+            const char *e = od_db_error(db);
+            od_utf8_clip(err, sizeof err, e, strlen(e), 0);
+            snprintf(reason, sizeof reason, "refused by the database: %s", err);
+            why = reason;
+        }
+        mode = mode == ROW_AS_IS ? ROW_REJECTED : ROW_MINIMAL;
     }
     *inserted += n;
     return rc;
@@ -215,7 +312,7 @@ static int apply_cancels(intake_t *in, const batch_t *b, od_db_t *db) {
                           : !strcmp(outcome, "ended") ? "cancel: the call has already ended"
                                                       : NULL;
         int n = 0;
-        if (why && (rc = od_repo_intake(db, encode(&in->scratch, in, m, 1, why), &n))) return rc;
+        if (why && (rc = write_one(in, db, m, why, &n))) return rc;
     }
     return OD_OK;
 }
@@ -290,13 +387,14 @@ static int store_batch(intake_t *in, batch_t *b, batch_t *spill) {
     for (;;) {
         int inserted = 0, rc;
         if (od_db_alive(in->db)) {
-            rc = od_repo_intake(in->db, encode(&b->enc, in, b->msgs, b->n, NULL), &inserted);
+            rc = od_repo_intake(in->db, encode(&b->enc, in, b->msgs, b->n, ROW_AS_IS, NULL),
+                                &inserted);
             if (rc == OD_ERR_INVALID) {
                 od_logkv(OD_LOG_WARN, "batch refused; storing its messages one by one", "err",
                          od_db_error(in->db), (const char *)NULL);
                 inserted = 0;
                 for (int i = 0; i < b->n && rc != OD_ERR_DB; i++)
-                    rc = write_one(in, &b->msgs[i], &inserted);
+                    rc = write_one(in, in->db, &b->msgs[i], NULL, &inserted);
             }
             if (rc == OD_OK) {
                 account(in, b, inserted);
@@ -424,7 +522,7 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
             od_kafka_consumer_poll_batch(in.consumer, cur->msgs + cur->n, (int)conf->batch_max,
                                          in.nfifo ? 0 : 200, (int)conf->batch_ms);
         int encoded = cur->n;
-        const char *const *cols = encode(&cur->enc, &in, cur->msgs, cur->n, NULL);
+        const char *const *cols = encode(&cur->enc, &in, cur->msgs, cur->n, ROW_AS_IS, NULL);
         if (in.nfifo && (in.nfifo == INTAKE_LANES || !cur->n))
             if (finish_oldest(&in, cur)) break;
         /* Encode again if provisioning changed or the batch grew meanwhile. */
@@ -432,7 +530,7 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
             reload_provisioning(&in);
             encoded = -1;
         }
-        if (encoded != cur->n) cols = encode(&cur->enc, &in, cur->msgs, cur->n, NULL);
+        if (encoded != cur->n) cols = encode(&cur->enc, &in, cur->msgs, cur->n, ROW_AS_IS, NULL);
         if (!cur->n) {
             if (!in.nfifo && !od_db_alive(in.db) && wait_for_db(&in, cur)) break;
             continue;

@@ -1,5 +1,6 @@
 /* Request validation: every field, every rejection code, table-driven. */
 #include "check.h"
+#include "core/utf8.h"
 #include "domain/request.h"
 
 #include <stdlib.h>
@@ -69,6 +70,19 @@ static const struct {
     {"{" OK ",\"not_before\":\"2026-01-02T00:00:00Z\",\"expires_at\":\"2026-01-01T00:00:00Z\"}",
      OD_REJ_INVALID_REQUEST, "later than"},
     {"{" OK ",\"webhook_url\":\"ftp://x/y\"}", OD_REJ_INVALID_REQUEST, "webhook_url"},
+    {"{" OK ",\"webhook_url\":\"https://example.com/h\\r\\nX-Evil: 1\"}", OD_REJ_INVALID_REQUEST,
+     "webhook_url must not contain spaces or control characters"},
+    {"{" OK ",\"webhook_url\":\"https://example.com/h\\n\"}", OD_REJ_INVALID_REQUEST,
+     "control characters"},
+    {"{" OK ",\"webhook_url\":\"https://example.com/a b\"}", OD_REJ_INVALID_REQUEST, "spaces"},
+    /* times PostgreSQL cannot store (it has no year 0) */
+    {"{" OK ",\"not_before\":\"0000-01-01T00:00:00Z\"}", OD_REJ_INVALID_REQUEST, "0001-01-01"},
+    {"{" OK ",\"expires_at\":\"0001-01-01T00:00:00+01:00\"}", OD_REJ_INVALID_REQUEST, "0001-01-01"},
+    {"{" OK ",\"expires_at\":\"9999-12-31T23:00:00-02:00\"}", OD_REJ_INVALID_REQUEST, "9999-12-31"},
+    {"{" OK ",\"not_before\":\"0001-01-01T00:00:00Z\"}", OD_REJ_NONE, NULL},
+    /* the epoch is a time like any other, not "absent" */
+    {"{" OK ",\"not_before\":\"1970-01-01T00:00:00Z\",\"expires_at\":\"1970-01-01T00:00:00Z\"}",
+     OD_REJ_INVALID_REQUEST, "later than"},
     {"{" OK ",\"retry\":{\"max_attempts\":0}}", OD_REJ_INVALID_REQUEST, "retry.max_attempts"},
     {"{" OK ",\"retry\":{\"on\":[\"declined\"]}}", OD_REJ_INVALID_REQUEST, "retry.on"},
     {"{" OK ",\"retry\":{\"tries\":2}}", OD_REJ_INVALID_REQUEST, "unknown field"},
@@ -129,6 +143,45 @@ int main(void) {
     CHECK_STR(r.org_id, "acme", "org kept");
     CHECK_STR(r.request_id, "r9", "request_id kept");
     od_request_clear(&r);
+
+    /* expires_at at the epoch is kept (an already expired call), not
+     * taken for absent. */
+    m = "{" OK ",\"expires_at\":\"1970-01-01T00:00:00Z\"}";
+    od_request_parse(&r, m, strlen(m));
+    CHECK(!r.reject && r.expires_at_ms == 0 && r.not_before_ms == OD_TIME_ABSENT, "epoch kept");
+    od_request_clear(&r);
+
+    /* Rejection texts quote at most 40 (or 64) bytes of a value, cut
+     * between characters, and are UTF-8 whatever the message held. */
+#define E "\xe2\x82\xac"
+#define A39 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define O63 "ooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo"
+    static const struct {
+        const char *msg, *want;
+    } quoted[] = {
+        {"{" OK ",\"" A39 E "zzz\":1}", "unknown field \"" A39 "...\""},
+        {"{" OK ",\"retry\":{\"" A39 E "zzz\":1}}", "retry has an unknown field \"" A39 "...\""},
+        {"{\"action\":\"cancel\",\"org_id\":\"acme\",\"request_id\":\"r\",\"" A39 E "zzz\":1}",
+         "a cancel has an unknown field \"" A39 "...\""},
+        {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"bot\",\"to_number\":\"+" A39 E
+         "z\"}",
+         "to_number \"+" A39 "...\" is not an E.164 number"},
+        {"{\"request_id\":\"r\",\"org_id\":\"" O63 E "zzzz\",\"agent_id\":\"bot\",\"to_number\":\"+"
+         "442071838750\"}",
+         "org \"" O63 "...\" is not provisioned"},
+        {"{\"request_id\":\"r\",\"org_id\":\"acme\",\"agent_id\":\"" O63 E
+         "zzzz\",\"to_number\":\"+442071838750\"}",
+         "agent \"" O63 "...\" is not provisioned for org \"acme\""},
+        {"{" OK ",\"" A39 E "\":1}", "unknown field \"" A39 E "\""}, /* fits: whole */
+        {"\xff not json", "not JSON: unable to decode byte 0xff at byte 0"},
+    };
+    for (size_t i = 0; i < sizeof quoted / sizeof *quoted; i++) {
+        od_request_parse(&r, quoted[i].msg, strlen(quoted[i].msg));
+        od_request_resolve(&r, prov);
+        CHECK_STR(r.error, quoted[i].want, quoted[i].msg);
+        CHECK(od_utf8_valid(r.error, strlen(r.error)), "quoted %zu: UTF-8", i);
+        od_request_clear(&r);
+    }
 
     /* Oversized message. */
     size_t big = OD_REQUEST_MAX_BYTES + 1;
