@@ -70,6 +70,28 @@ static int str_field(perr_t *e, const char *path, const json_t *o, const char *k
     return 0;
 }
 
+/* An identifier requests name (org, agent, trunk ids): like a string
+ * field, and with no control character, which no request could carry. */
+static int id_field(perr_t *e, const char *path, const json_t *o, const char *key,
+                    const char **out) {
+    if (str_field(e, path, o, key, 1, out)) return -1;
+    for (const unsigned char *p = (const unsigned char *)*out; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            char pk[256];
+            snprintf(pk, sizeof pk, "%s.%s", path, key);
+            return bad(e, pk, "must not contain control characters");
+        }
+    return 0;
+}
+
+/* An http(s) URL with nothing that could break the request line. */
+static int http_url(const char *url) {
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) return 0;
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f) return 0;
+    return 1;
+}
+
 static int int_field(perr_t *e, const char *path, const json_t *o, const char *key, int required,
                      long lo, long hi) {
     char p[256];
@@ -146,7 +168,7 @@ static int check_trunks(perr_t *e, const json_t *trunks) {
         char p[64];
         const char *id, *proxy, *s, *user, *obp, *cid;
         snprintf(p, sizeof p, "trunks[%zu]", i);
-        if (only_keys(e, p, t, keys) || str_field(e, p, t, "id", REQUIRED, &id) ||
+        if (only_keys(e, p, t, keys) || id_field(e, p, t, "id", &id) ||
             str_field(e, p, t, "proxy", REQUIRED, &proxy) || sip_uri(e, p, "proxy", proxy) ||
             str_field(e, p, t, "username", NULLABLE, &user) ||
             str_field(e, p, t, "password", NULLABLE, &s) ||
@@ -180,8 +202,8 @@ static int check_rates(perr_t *e, const json_t *rates) {
             int_field(e, p, r, "increment_seconds", NULLABLE, 1, 3600))
             return -1;
         size_t n = strlen(prefix);
-        if (prefix[0] != '+' || n > 16 || strspn(prefix + 1, "0123456789") != n - 1)
-            return bad(e, p, "prefix must be '+' followed by up to 15 digits");
+        if (prefix[0] != '+' || n < 2 || n > 16 || strspn(prefix + 1, "0123456789") != n - 1)
+            return bad(e, p, "prefix must be '+' followed by 1 to 15 digits");
         if (seen_id(rates, i, "prefix", prefix))
             return bad(e, p, "prefix \"%s\" is listed twice", prefix);
     }
@@ -203,7 +225,7 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
         "id",        "sip_uri",  "default_from", "max_duration_seconds",
         "transport", "username", "password",     NULL};
     const char *id, *plan, *url, *s;
-    if (only_keys(e, p, org, keys) || str_field(e, p, org, "id", REQUIRED, &id) ||
+    if (only_keys(e, p, org, keys) || id_field(e, p, org, "id", &id) ||
         str_field(e, p, org, "plan", REQUIRED, &plan) ||
         int_field(e, p, org, "max_concurrent", NULLABLE, 0, 1000000) ||
         str_field(e, p, org, "webhook_url", NULLABLE, &url) ||
@@ -219,8 +241,8 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
     if (int_field(e, p, org, "balance_millicents", OPTIONAL, 0, (long)1 << 53)) return -1;
     if (od_plan_cap(plan) == -2)
         return bad(e, p, "plan must be free, pro, business or enterprise, not \"%.40s\"", plan);
-    if (url && strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-        return bad(e, p, "webhook_url must be an http(s) URL");
+    if (url && !http_url(url))
+        return bad(e, p, "webhook_url must be an http(s) URL without spaces or control characters");
     const json_t *numbers = json_object_get(org, "numbers"),
                  *agents = json_object_get(org, "agents");
     snprintf(sub, sizeof sub, "%s.numbers", p);
@@ -246,7 +268,7 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
     json_array_foreach((json_t *)agents, i, x) {
         const char *aid, *uri, *from;
         snprintf(sub, sizeof sub, "%s.agents[%zu]", p, i);
-        if (only_keys(e, sub, x, akeys) || str_field(e, sub, x, "id", REQUIRED, &aid) ||
+        if (only_keys(e, sub, x, akeys) || id_field(e, sub, x, "id", &aid) ||
             str_field(e, sub, x, "sip_uri", REQUIRED, &uri) || sip_uri(e, sub, "sip_uri", uri) ||
             str_field(e, sub, x, "default_from", NULLABLE, &from) ||
             int_field(e, sub, x, "max_duration_seconds", NULLABLE, 1, 14400) ||

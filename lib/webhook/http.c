@@ -25,20 +25,32 @@ typedef struct {
     char error[CURL_ERROR_SIZE];
 } xfer_t;
 
+/* Whether an IPv4 address (host order) is one a webhook may not reach. */
+static int private_v4(uint32_t a) {
+    return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
+           (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 22) == (100u << 2 | 1) ||
+           (a >> 28) >= 0xe || (a >> 8) == 0xc00000 /* 192.0.0.0/24, IETF */ ||
+           (a >> 17) == (0xc612u >> 1) /* 198.18.0.0/15, benchmarking */;
+}
+
 /* Whether an address is one a webhook may not reach by default. */
 static int private_addr(const struct sockaddr *sa) {
-    if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-        return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
-               (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 22) == (100u << 2 | 1) ||
-               (a >> 28) >= 0xe;
-    }
+    if (sa->sa_family == AF_INET)
+        return private_v4(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};            /* 64:ff9b::/96 */
+        static const unsigned char nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1}; /* /48 */
+        /* Addresses that carry an IPv4 address (NAT64 reaches it, and
+         * ::a.b.c.d is the deprecated IPv4-compatible form some stacks
+         * still route to it): refused, whatever the IPv4 address. */
+        if (!memcmp(a->s6_addr, nat64, 12) || !memcmp(a->s6_addr, nat64_local, 6) ||
+            IN6_IS_ADDR_V4COMPAT(a))
+            return 1;
         if (IN6_IS_ADDR_V4MAPPED(a)) {
-            struct sockaddr_in v4 = {.sin_family = AF_INET};
-            memcpy(&v4.sin_addr, &a->s6_addr[12], 4);
-            return private_addr((const struct sockaddr *)&v4);
+            uint32_t v4;
+            memcpy(&v4, &a->s6_addr[12], 4);
+            return private_v4(ntohl(v4));
         }
         return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
                IN6_IS_ADDR_SITELOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||

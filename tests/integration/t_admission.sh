@@ -90,8 +90,12 @@ wait_for 10 "SELECT count(*) FROM calls WHERE org_id='' AND error_message LIKE '
 # --- time: expires_at passed, not_before in the future ----------------
 soon=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
 { req rich x1 +15555550001 '"expires_at":"2020-01-01T00:00:00Z"'
+  req rich x0 +15555550003 '"expires_at":"1970-01-01T00:00:00Z"'
   req rich x2 +15555550002 "\"not_before\":\"$soon\""; } | submit
 wait_status 10 rich x1 expired && ok "a request past expires_at ends expired" || not_ok "x1 expired"
+wait_status 10 rich x0 expired && ok "expires_at at the epoch is a time, not absent: expired" ||
+  not_ok "x0 expired (got $(status rich x0))"
+check "x0 never dialed" "$(story rich x0)" "queued,expired"
 sleep 1
 check "not_before holds a call back" "$(status rich x2)" queued
 wait_status 15 rich x2 completed || not_ok "x2 dialed after not_before"
