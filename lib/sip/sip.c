@@ -11,11 +11,14 @@
 #include "core/log.h"
 
 #include <sofia-sip/nua.h>
+#include <sofia-sip/auth_client.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/url.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +28,11 @@
  * (NTA_INTERNAL_MSG in sofia-sip's private nta_internal.h). They are our
  * stack's words, never the far end's. */
 #define OD_NTA_INTERNAL_MSG (1 << 15)
-/* INVITEs one leg may send in all while challenged: nua itself re-sends
- * with cached credentials when a challenge changes (stale=true, a fresh
- * nonce); this bounds it. */
+/* INVITEs one leg may send in all while challenged (the first, then one
+ * per challenge met: the first challenge, and later ones only while the
+ * far end says the nonce was stale). nua's own re-sends are all turned off
+ * (NUTAG_RETRY_COUNT(0): no redirect followed, no credentials re-used
+ * behind our back), so this is the whole bound. */
 #define MAX_SENDS 3
 
 struct od_sip {
@@ -59,7 +64,17 @@ struct od_leg {
     void *owner;
     leg_state_t state;
     int auths, hangup, reinvite_out, reinvite_in, gone;
-    int challenge_status; /* the far end's last 401/407 */
+    int sends;                        /* INVITEs sent (first and after challenges) */
+    int resend;                       /* a challenge met: INVITE again once this one is over */
+    su_home_t *home;                  /* the digest client's, made at the first challenge */
+    auth_client_t *auc;               /* digest client (sofia's auth_client) */
+    char *auth;                       /* "Authorization: Digest ..." for the next INVITE */
+    char call_id[128];                /* of the challenged INVITE: the next one is the same call */
+    char *from;                       /* its From, with our tag, for the same reason */
+    uint32_t cseq;                    /* and its CSeq, which the next one exceeds */
+    char *to, *proxy, *sdp, *headers; /* what the INVITE carries, to send it again */
+    char contact[300];                /* our Contact when it names a transport, or "" */
+    int challenge_status;             /* the far end's last 401/407 */
     char challenge_phrase[64];
     char *username, *password;
     char *offer;     /* the 2xx's offer while unconfirmed: to refuse it on hangup */
@@ -106,6 +121,12 @@ static void deliver(od_leg_t *leg, const od_leg_event_t *ev) {
 }
 
 static void leg_free(od_leg_t *leg) {
+    if (leg->home) su_home_unref(leg->home);
+    free(leg->auth);
+    free(leg->to);
+    free(leg->proxy);
+    free(leg->sdp);
+    free(leg->headers);
     free(leg->username);
     free(leg->password);
     free(leg->offer);
@@ -177,28 +198,14 @@ static void ack_with(nua_handle_t *nh, const char *sdp) {
         nua_ack(nh, TAG_END());
 }
 
-/* "Digest:\"realm\":user:pass" from the challenge, or 0 if it has no realm. */
-static int auth_string(const msg_auth_t *au, const od_leg_t *leg, char *out, size_t cap) {
-    for (; au; au = au->au_next) {
-        if (!au->au_scheme || !au->au_params) continue;
-        for (const msg_param_t *p = au->au_params; *p; p++)
-            if (!strncasecmp(*p, "realm=", 6)) {
-                int n = snprintf(out, cap, "%s:%s:%s:%s", au->au_scheme, *p + 6, leg->username,
-                                 leg->password ? leg->password : "");
-                return n > 0 && (size_t)n < cap;
-            }
-    }
-    return 0;
-}
-
 /* The INVITE failed: tell the owner; the leg only waits to be gone now. */
 static void fail(od_leg_t *leg, const od_leg_event_t *ev) {
     leg->state = L_ENDING;
     deliver(leg, ev);
 }
 
-/* A challenge we do not meet: the request would wait for credentials
- * forever, so the leg ends here, with the far end's own status. */
+/* A challenge we do not meet: the leg fails with the far end's own status
+ * and phrase (terminated, and so gone, follows). */
 static void give_up_challenge(od_leg_t *leg, const sip_t *sip) {
     od_leg_event_t ev = event_of(OD_LEG_FAILED, leg->challenge_status, leg->challenge_phrase,
                                  is_local(sip) ? NULL : sip);
@@ -209,19 +216,77 @@ static void give_up_challenge(od_leg_t *leg, const sip_t *sip) {
     }
     ev.auth_failed = 1;
     fail(leg, &ev);
-    leg_gone(leg);
 }
 
+static int is_stale(const msg_auth_t *au) {
+    for (; au; au = au->au_next)
+        for (const msg_param_t *p = au->au_params; p && *p; p++)
+            if (!strncasecmp(*p, "stale=", 6) && !strncasecmp(*p + 6, "true", 4)) return 1;
+    return 0;
+}
+
+/* Sends (or sends again) the leg's INVITE, with credentials if it has them. */
+static void send_invite(od_leg_t *leg) {
+    leg->sends++;
+    nua_invite(leg->nh, NUTAG_URL(leg->to), TAG_IF(*leg->contact, SIPTAG_CONTACT_STR(leg->contact)),
+               TAG_IF(leg->proxy, NUTAG_PROXY(leg->proxy)),
+               TAG_IF(leg->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+               TAG_IF(leg->sdp, SIPTAG_PAYLOAD_STR(leg->sdp)),
+               TAG_IF(leg->headers, SIPTAG_HEADER_STR(leg->headers)),
+               TAG_IF(leg->auth, SIPTAG_HEADER_STR(leg->auth)),
+               TAG_IF(leg->auth && *leg->call_id, SIPTAG_CALL_ID_STR(leg->call_id)),
+               TAG_IF(leg->auth && leg->from, SIPTAG_FROM_STR(leg->from)),
+               TAG_IF(leg->auth && leg->cseq,
+                      SIPTAG_CSEQ(sip_cseq_create(leg->home, leg->cseq + 1, SIP_METHOD_INVITE))),
+               TAG_END());
+}
+
+/* A 401/407: met with the credentials the first time, and again only
+ * while the far end says the nonce was stale, MAX_SENDS INVITEs in all.
+ * The digest's uri= is the Request-URI sent, exactly. */
 static void on_challenge(od_leg_t *leg, int status, const char *phrase, const sip_t *sip) {
-    char auth[512];
     const msg_auth_t *au = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
     leg->challenge_status = status;
     snprintf(leg->challenge_phrase, sizeof leg->challenge_phrase, "%s", phrase ? phrase : "");
-    if (leg->username && !leg->hangup && leg->auths == 0 &&
-        auth_string(au, leg, auth, sizeof auth)) {
-        leg->auths++;
-        nua_authenticate(leg->nh, NUTAG_AUTH(auth), TAG_END());
-        return;
+    if (leg->username && !leg->hangup && au && leg->sends < MAX_SENDS &&
+        (leg->auths == 0 || is_stale(au))) {
+        if (!leg->home) leg->home = su_home_new(sizeof *leg->home);
+        url_t *url = leg->home ? url_make(leg->home, leg->to) : NULL;
+        msg_header_t *h = NULL;
+        if (url &&
+            auc_challenge(&leg->auc, leg->home, au,
+                          status == 401 ? sip_authorization_class
+                                        : sip_proxy_authorization_class) >= 0 &&
+            auc_all_credentials(&leg->auc, NULL, NULL, leg->username,
+                                leg->password ? leg->password : "") > 0 &&
+            auc_authorization_headers(&leg->auc, leg->home, "INVITE", url, NULL, &h) >= 0 && h) {
+            /* nua keeps no credentials given as header objects on a new
+             * INVITE of the handle: they go as a header line, written
+             * from the header's scheme and parameters */
+            const msg_auth_t *cr = (const msg_auth_t *)h;
+            size_t n = 64;
+            for (const msg_param_t *p = cr->au_params; p && *p; p++)
+                n += strlen(*p) + 2;
+            free(leg->auth);
+            leg->auth = malloc(n);
+            if (leg->auth && cr->au_scheme) {
+                int o = snprintf(leg->auth, n, "%s: %s ",
+                                 status == 401 ? "Authorization" : "Proxy-Authorization",
+                                 cr->au_scheme);
+                for (const msg_param_t *p = cr->au_params; p && *p; p++)
+                    o += snprintf(leg->auth + o, n - (size_t)o, "%s%s",
+                                  p == cr->au_params ? "" : ", ", *p);
+                leg->auths++;
+                if (sip->sip_call_id)
+                    snprintf(leg->call_id, sizeof leg->call_id, "%s", sip->sip_call_id->i_id);
+                leg->cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+                leg->from = sip->sip_from
+                                ? sip_header_as_string(leg->home, (sip_header_t *)sip->sip_from)
+                                : NULL;
+                leg->resend = 1; /* once nua has closed this INVITE */
+                return;
+            }
+        }
     }
     give_up_challenge(leg, sip);
 }
@@ -262,7 +327,7 @@ static void on_invite_response(od_leg_t *leg, int status, const char *phrase, co
         on_challenge(leg, status, phrase, sip);
         return;
     }
-    if (status == 904 && leg->challenge_status) { /* the same challenge again */
+    if (status == 904 && leg->challenge_status) { /* nua: the same challenge again */
         give_up_challenge(leg, sip);
         return;
     }
@@ -321,7 +386,13 @@ static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua
     case nua_i_state: {
         int cs = -1;
         tl_gets(tags, NUTAG_CALLSTATE_REF(cs), TAG_END());
-        if (cs == nua_callstate_terminated) leg_gone(leg);
+        if (cs != nua_callstate_terminated) break;
+        if (leg->resend && !leg->hangup) { /* the challenge is met: INVITE again */
+            leg->resend = 0;
+            send_invite(leg);
+            break;
+        }
+        leg_gone(leg);
         break;
     }
     default: break;
@@ -360,9 +431,9 @@ od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
      * answer, no session timers or 100rel we would have to honour, no
      * INVITE re-sent by the library after a 503 with Retry-After. */
     nua_set_params(s->nua, NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOACK(0), NUTAG_AUTOANSWER(0),
-                   NUTAG_MAX_RETRY_AFTER(0), NUTAG_RETRY_COUNT(MAX_SENDS - 1),
-                   NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0), SIPTAG_SUPPORTED_STR(""),
-                   NUTAG_ENABLEMESSAGE(0), TAG_END());
+                   NUTAG_MAX_RETRY_AFTER(0), NUTAG_RETRY_COUNT(0), NUTAG_SESSION_TIMER(0),
+                   NUTAG_EARLY_MEDIA(0), SIPTAG_SUPPORTED_STR(""), NUTAG_ENABLEMESSAGE(0),
+                   TAG_END());
     return s;
 }
 
@@ -454,23 +525,20 @@ od_leg_t *od_leg_invite(od_sip_t *s, const od_leg_invite_t *inv, od_leg_cb *cb, 
     leg->owner = owner;
     leg->username = inv->username && *inv->username ? strdup(inv->username) : NULL;
     leg->password = inv->password ? strdup(inv->password) : NULL;
-    leg->nh = nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from),
-                         TAG_IF(transport, NUTAG_M_PARAMS(transport)), TAG_END());
+    leg->to = strdup(inv->to);
+    leg->proxy = inv->proxy && *inv->proxy ? strdup(inv->proxy) : NULL;
+    leg->sdp = inv->sdp ? strdup(inv->sdp) : NULL;
+    leg->headers = inv->headers ? strdup(inv->headers) : NULL;
+    if (transport && *s->contact)
+        snprintf(leg->contact, sizeof leg->contact, "<%s;%s>", s->contact, transport);
+    leg->nh = leg->to ? nua_handle(s->nua, leg, SIPTAG_TO_STR(inv->to), SIPTAG_FROM_STR(inv->from),
+                                   TAG_END())
+                      : NULL;
     if (!leg->nh) {
         leg_free(leg);
         return NULL;
     }
-    /* The proxy is a transaction setting: given to nua_handle() it is
-     * silently dropped. */
-    char contact[300];
-    int own_contact =
-        transport && *s->contact &&
-        snprintf(contact, sizeof contact, "<%s;%s>", s->contact, transport) < (int)sizeof contact;
-    nua_invite(leg->nh, NUTAG_URL(inv->to), TAG_IF(own_contact, SIPTAG_CONTACT_STR(contact)),
-               TAG_IF(inv->proxy && *inv->proxy, NUTAG_PROXY(inv->proxy)),
-               TAG_IF(inv->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-               TAG_IF(inv->sdp, SIPTAG_PAYLOAD_STR(inv->sdp)),
-               TAG_IF(inv->headers, SIPTAG_HEADER_STR(inv->headers)), TAG_END());
+    send_invite(leg);
     return leg;
 }
 
