@@ -227,6 +227,10 @@ static int is_stale(const msg_auth_t *au) {
 
 /* Sends (or sends again) the leg's INVITE, with credentials if it has them. */
 static void send_invite(od_leg_t *leg) {
+    /* made here, not in the tag list: TAG_IF evaluates its value always */
+    sip_cseq_t *cseq = leg->auth && leg->cseq && leg->home
+                           ? sip_cseq_create(leg->home, leg->cseq + 1, SIP_METHOD_INVITE)
+                           : NULL;
     leg->sends++;
     nua_invite(leg->nh, NUTAG_URL(leg->to), TAG_IF(*leg->contact, SIPTAG_CONTACT_STR(leg->contact)),
                TAG_IF(leg->proxy, NUTAG_PROXY(leg->proxy)),
@@ -236,9 +240,7 @@ static void send_invite(od_leg_t *leg) {
                TAG_IF(leg->auth, SIPTAG_HEADER_STR(leg->auth)),
                TAG_IF(leg->auth && *leg->call_id, SIPTAG_CALL_ID_STR(leg->call_id)),
                TAG_IF(leg->auth && leg->from, SIPTAG_FROM_STR(leg->from)),
-               TAG_IF(leg->auth && leg->cseq,
-                      SIPTAG_CSEQ(sip_cseq_create(leg->home, leg->cseq + 1, SIP_METHOD_INVITE))),
-               TAG_END());
+               TAG_IF(cseq, SIPTAG_CSEQ(cseq)), TAG_END());
 }
 
 /* A 401/407: met with the credentials the first time, and again only
