@@ -67,7 +67,10 @@ static int b64val(int c) {
     return c == '-' ? 62 : c == '_' ? 63 : -1;
 }
 
-/* base64url (unpadded) into out; returns the byte count or -1. */
+/* base64url (unpadded) into out; returns the byte count or -1. Only the
+ * one spelling od_seal writes is read: a dangling sixth-bit group or
+ * unused low bits that are not zero are refused, so that no other text
+ * opens to the same bytes (crypto.h: any change is refused). */
 static long b64url_decode(const char *s, unsigned char *out, size_t cap) {
     size_t n = 0;
     unsigned v = 0;
@@ -83,6 +86,7 @@ static long b64url_decode(const char *s, unsigned char *out, size_t cap) {
             out[n++] = (unsigned char)(v >> bits);
         }
     }
+    if (bits >= 6 || (v & ((1u << bits) - 1))) return -1;
     return (long)n;
 }
 

@@ -73,6 +73,34 @@ static void seal(void) {
     CHECK(!od_seal(&none, "x"), "no key: nothing sealed");
     CHECK(!od_unseal(&a, "v1.") && !od_unseal(&a, "garbage") && !od_unseal(&a, "v1.!!!!"),
           "malformed input refused");
+
+    /* Only the spelling od_seal writes opens (found by fuzz_unseal,
+     * tests/fuzz/corpus/unseal/regress_base64_low_bits.bin): the last digit
+     * of 28 bytes in base64url carries 4 unused bits; setting any of them,
+     * or adding a dangling digit, is a change and is refused. */
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *e = od_seal(&a, ""); /* 12 + 16 bytes: 38 digits */
+    CHECK(e && strlen(e) == 3 + 38, "sealed length %zu", e ? strlen(e) : 0);
+    if (e) {
+        size_t last = strlen(e) - 1;
+        long v = strchr(B64, e[last]) - B64;
+        CHECK((v & 15) == 0, "od_seal leaves the unused bits zero");
+        for (int bit = 1; bit < 16; bit <<= 1) {
+            e[last] = B64[v ^ bit];
+            char *p = od_unseal(&a, e);
+            CHECK(!p, "unused bit %d set: refused", bit);
+            free(p);
+        }
+        e[last] = B64[v];
+        char *p = od_unseal(&a, e);
+        CHECK_STR(p, "", "the text as sealed still opens");
+        free(p);
+        char *longer = malloc(strlen(e) + 2);
+        sprintf(longer, "%sA", e);
+        CHECK(!od_unseal(&a, longer), "a dangling digit is refused");
+        free(longer);
+    }
+    free(e);
 }
 
 int main(void) {
