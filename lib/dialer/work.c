@@ -13,6 +13,15 @@ static const char *str(json_t *o, const char *k) {
 
 static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
 
+/* Whether s (NULL: absent) has a control character: a value that goes into
+ * a SIP message must not, or it could end a header line and add its own
+ * (CR/LF), or break the request line. */
+static int has_control(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return 1;
+    return 0;
+}
+
 /* The host part of a SIP URI ("sip:user@host:port;params" -> "host:port"),
  * to name the carrier in the request URI; "" if there is none. */
 static void uri_host(const char *uri, char *out, size_t cap) {
@@ -89,7 +98,7 @@ int od_work_parse(json_t *m, const od_work_opts_t *opts, od_work_t *w, char *err
     json_int_t attempt = json_integer_value(json_object_get(m, "attempt"));
     int64_t t = 0;
     memset(w, 0, sizeof *w);
-    if (!id || strlen(id) >= sizeof w->call_id || attempt < 1) {
+    if (!id || !*id || strlen(id) >= sizeof w->call_id || has_control(id) || attempt < 1) {
         snprintf(err, errsz, "dial work without call_id or attempt");
         return -1;
     }
@@ -102,6 +111,13 @@ int od_work_parse(json_t *m, const od_work_opts_t *opts, od_work_t *w, char *err
         return -1;
     }
     w->admitted_ms = t;
+    if (has_control(to) || has_control(from) || has_control(agent) || has_control(proxy) ||
+        has_control(str(trunk, "outbound_proxy")) || has_control(str(trunk, "username")) ||
+        has_control(str(trunk, "id")) || has_control(str(agent_o, "username")) ||
+        has_control(str(m, "org_id")) || has_control(str(m, "agent_id"))) {
+        snprintf(err, errsz, "dial work with a control character in a value that goes into SIP");
+        return -1;
+    }
     if (claimed && !od_clock_parse_rfc3339(claimed, &t) && t > w->admitted_ms) w->admitted_ms = t;
     w->ringing_timeout_s = (int)json_integer_value(json_object_get(m, "ringing_timeout_seconds"));
     w->max_duration_s = (int)json_integer_value(json_object_get(m, "max_duration_seconds"));

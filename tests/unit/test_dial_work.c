@@ -84,5 +84,31 @@ int main(void) {
     m = json_loads("{\"type\":\"dial\",\"attempt\":1}", 0, NULL);
     CHECK(od_work_parse(m, &opts, &w, err, sizeof err) == -1 && !w.call_id[0], "no call id");
     json_decref(m);
+
+    /* A control character in anything that goes into SIP would end a
+     * header line and add one of its own (found by fuzz_dial_work: DEL
+     * in agent_id, tests/fuzz/corpus/dial_work/regress_del_in_agent_id.json):
+     * refused, the call id kept to report the failure on. */
+    static const char *const injected[] = {
+        "\"agent_id\":\"b\\u007ft\",",
+        "\"org_id\":\"acme\\r\\nX-Evil: 1\",",
+        "\"to_number\":\"+44207\\r\\nVia: x\",",
+        "\"agent_sip_uri\":\"sip:bot@10.0.0.7\\r\\nContact: <sip:evil>\",",
+        "\"trunk\":{\"proxy\":\"sip:carrier.example\",\"username\":\"u\\n\"},",
+    };
+    for (size_t i = 0; i < sizeof injected / sizeof *injected; i++) {
+        CHECK(parse(injected[i], &w, err) == -1, "%s: accepted", injected[i]);
+        CHECK_STR(err, "dial work with a control character in a value that goes into SIP",
+                  injected[i]);
+        CHECK_STR(w.call_id, "0b9f6a52-7d1c-4c35-9a57-3f1f7e6f0a11", injected[i]);
+        od_work_clear(&w);
+    }
+    CHECK(parse("\"call_id\":\"c\\r\\n1\",", &w, err) == -1 && !w.call_id[0],
+          "a call id with a control character is no call id");
+    od_work_clear(&w);
+    CHECK(parse("\"call_id\":\"\",", &w, err) == -1 && !w.call_id[0],
+          "an empty call id is no call id (fuzz_dial_work, regress_empty_call_id.json)");
+    CHECK_STR(err, "dial work without call_id or attempt", "empty call id");
+    od_work_clear(&w);
     return CHECK_DONE();
 }
