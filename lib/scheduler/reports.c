@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "db/db.h"
 #include "db/repo.h"
 #include "kafka/kafka.h"
@@ -33,19 +34,26 @@ static void report_progress(od_kafka_consumer_t *k, od_db_t *db, const char *top
                  (const char *)NULL);
 }
 
-/* The batch msgs[0..n) as the text[] literal od_reports takes; messages
- * that are not JSON objects are left out, and logged if from `fresh` on. */
+/* The batch msgs[0..n) as the json[] literal od_reports takes; messages
+ * that are not JSON objects are left out, and logged if from `fresh` on.
+ * So are those with a byte PostgreSQL's json cannot take (not UTF-8, or a
+ * NUL, which jansson lets pass after a number): the cast of the literal
+ * would fail, and with it the whole batch. */
 static void encode(od_buf_t *lit, const od_kafka_msg_t *msgs, int n, int fresh) {
     od_buf_reset(lit);
     od_buf_putc(lit, '{');
     for (int i = 0; i < n; i++) {
         json_t *j = json_loadb(msgs[i].value, msgs[i].len, 0, NULL);
+        if (j && !od_utf8_valid(msgs[i].value, msgs[i].len)) {
+            json_decref(j);
+            j = NULL;
+        }
         if (!json_is_object(j) && i >= fresh) {
             char where[300];
             snprintf(where, sizeof where, "%s/%d/%lld", msgs[i].topic, (int)msgs[i].partition,
                      (long long)msgs[i].offset);
-            od_logkv(OD_LOG_WARN, "dialer report is not a JSON object: skipped", "source", where,
-                     (const char *)NULL);
+            od_logkv(OD_LOG_WARN, "dialer report is not a JSON object in UTF-8: skipped", "source",
+                     where, (const char *)NULL);
         } else if (json_is_object(j)) {
             od_buf_pg_array_elem_n(lit, msgs[i].value, msgs[i].len);
         }
