@@ -249,6 +249,14 @@ void od_request_parse(od_request_t *req, const char *buf, size_t len) {
         fail(req, OD_REJ_INVALID_REQUEST, "message is larger than %d bytes", OD_REQUEST_MAX_BYTES);
         return;
     }
+    /* jansson lets a NUL pass after a number ({"a":1\0}); PostgreSQL's
+     * json would refuse the request as stored, so it is refused here, with
+     * a reason. */
+    const char *nul = memchr(buf, 0, len);
+    if (nul) {
+        fail(req, OD_REJ_INVALID_REQUEST, "not JSON: a NUL byte at byte %zu", (size_t)(nul - buf));
+        return;
+    }
     json_error_t jerr;
     req->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!req->root) {

@@ -183,6 +183,17 @@ int main(void) {
         od_request_clear(&r);
     }
 
+    /* A NUL after a number, which jansson lets pass (found by fuzz_request,
+     * tests/fuzz/corpus/request/regress_nul_after_number.bin): PostgreSQL's
+     * json would refuse the stored request and send the whole batch down
+     * the slow path; refused here, with the reason. */
+    static const char nul_msg[] = "{\"org_id\":\"acme\",\"request_id\":\"r-1\","
+                                  "\"ringing_timeout_seconds\":30\0}";
+    od_request_parse(&r, nul_msg, sizeof nul_msg - 1);
+    CHECK(r.reject == OD_REJ_INVALID_REQUEST, "a NUL byte: reject %d", (int)r.reject);
+    CHECK_STR(r.error, "not JSON: a NUL byte at byte 64", "a NUL byte");
+    od_request_clear(&r);
+
     /* Oversized message. */
     size_t big = OD_REQUEST_MAX_BYTES + 1;
     char *huge = malloc(big);
