@@ -1,6 +1,7 @@
 /* Provisioning file checks (see provisioning.h). Each check_* returns 0 or
  * -1 after writing "path: reason" into the error buffer. */
 #include "domain/provisioning.h"
+#include "core/utf8.h"
 #include "domain/e164.h"
 
 #include <stdarg.h>
@@ -14,13 +15,23 @@ typedef struct {
 
 __attribute__((format(printf, 3, 4))) static int bad(perr_t *e, const char *path, const char *fmt,
                                                      ...) {
-    char msg[256];
+    char msg[256], text[600];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(e->err, e->cap, "%s: %s", path, msg);
+    snprintf(text, sizeof text, "%s: %s", path, msg);
+    /* UTF-8 whatever the file held, cut between characters */
+    od_utf8_clip(e->err, e->cap, text, strlen(text), 0);
     return -1;
+}
+
+/* A value quoted in an error: at most 40 bytes of it, cut between
+ * characters, "..." marking a cut ("%.40s" could split a character). */
+#define QUOTE 44
+static const char *quote(char q[QUOTE], const char *s) {
+    od_utf8_clip(q, QUOTE, s, strlen(s), 0);
+    return q;
 }
 
 int od_plan_cap(const char *plan) {
@@ -40,7 +51,10 @@ static int only_keys(perr_t *e, const char *path, const json_t *o, const char *c
         const char *const *a = allowed;
         while (*a && strcmp(*a, k))
             a++;
-        if (!*a) return bad(e, path, "unknown field \"%.40s\"", k);
+        if (!*a) {
+            char q[QUOTE];
+            return bad(e, path, "unknown field \"%s\"", quote(q, k));
+        }
     }
     return 0;
 }
@@ -141,10 +155,11 @@ static int enum_field(perr_t *e, const char *path, const json_t *o, const char *
     if (!*out) return 0;
     for (const char *const *a = allowed; *a; a++)
         if (!strcmp(*out, *a)) return 0;
-    return bad(e, path, "%s must be %s%s%s%s%s, not \"%.40s\"", key, allowed[0],
+    char q[QUOTE];
+    return bad(e, path, "%s must be %s%s%s%s%s, not \"%s\"", key, allowed[0],
                allowed[1] ? (allowed[2] ? ", " : " or ") : "", allowed[1] ? allowed[1] : "",
                allowed[1] && allowed[2] ? " or " : "", allowed[1] && allowed[2] ? allowed[2] : "",
-               *out);
+               quote(q, *out));
 }
 
 static int bool_field(perr_t *e, const char *path, const json_t *o, const char *key) {
@@ -239,8 +254,10 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
                    "cannot be null: it is the total credit granted; leave it out to keep it,"
                    " or give the new total (0 takes back all unspent credit)");
     if (int_field(e, p, org, "balance_millicents", OPTIONAL, 0, (long)1 << 53)) return -1;
+    char q[QUOTE];
     if (od_plan_cap(plan) == -2)
-        return bad(e, p, "plan must be free, pro, business or enterprise, not \"%.40s\"", plan);
+        return bad(e, p, "plan must be free, pro, business or enterprise, not \"%s\"",
+                   quote(q, plan));
     if (url && !http_url(url))
         return bad(e, p, "webhook_url must be an http(s) URL without spaces or control characters");
     const json_t *numbers = json_object_get(org, "numbers"),
@@ -255,13 +272,14 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
         if (only_keys(e, sub, x, nkeys) || str_field(e, sub, x, "e164", REQUIRED, &num) ||
             str_field(e, sub, x, "trunk", REQUIRED, &trunk))
             return -1;
-        if (!od_e164_valid(num)) return bad(e, sub, "e164 \"%.40s\" is not an E.164 number", num);
+        if (!od_e164_valid(num))
+            return bad(e, sub, "e164 \"%s\" is not an E.164 number", quote(q, num));
         json_t *ob = json_object_get(x, "outbound_enabled");
         if (ob && !json_is_boolean(ob) && !json_is_null(ob))
             return bad(e, sub, "outbound_enabled must be true, false or null (the default, true)");
         if (seen_id(numbers, i, "e164", num)) return bad(e, sub, "%s is listed twice", num);
         if (!in_trunks(trunks, trunk) && !(trunk_exists && trunk_exists(trunk, ctx)))
-            return bad(e, sub, "trunk \"%.64s\" is not defined", trunk);
+            return bad(e, sub, "trunk \"%s\" is not defined", quote(q, trunk));
     }
     snprintf(sub, sizeof sub, "%s.agents", p);
     if (array_of_objects(e, sub, agents)) return -1;
@@ -277,7 +295,7 @@ static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *
             str_field(e, sub, x, "password", NULLABLE, &s))
             return -1;
         if (from && !seen_id(numbers, json_array_size(numbers), "e164", from))
-            return bad(e, sub, "default_from %.40s is not one of the org's numbers", from);
+            return bad(e, sub, "default_from %s is not one of the org's numbers", quote(q, from));
         if (seen_id(agents, i, "id", aid)) return bad(e, sub, "agent \"%s\" is listed twice", aid);
     }
     return 0;

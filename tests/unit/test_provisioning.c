@@ -1,5 +1,6 @@
 /* Provisioning file checks: each problem is reported with its JSON path. */
 #include "check.h"
+#include "core/utf8.h"
 #include "domain/provisioning.h"
 
 #define TRUNK "{\"id\":\"t\",\"proxy\":\"sip:127.0.0.1:5090\",\"cps\":5,\"max_concurrent\":10}"
@@ -106,6 +107,38 @@ int main(void) {
                   "case %zu: got \"%s\", want \"%s...\"", i, err, cases[i].err);
         json_decref(doc);
     }
+    /* Quoted values are cut between characters (found by
+     * fuzz_provisioning, tests/fuzz/corpus/provisioning/
+     * regress_utf8_cut.json: "%.40s" split a 2-byte character), and the
+     * error is UTF-8 whatever the file held. */
+    static const struct {
+        const char *doc, *err;
+    } quoted[] = {
+        {"{\"\u00fcs"
+         "UUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUU"
+         "\u00fc\u00fcs\":[]}",
+         "$: unknown field \"\xc3\xbcs"
+         "UUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUU"
+         "...\""},
+        {"{\"orgs\":[{\"id\":\"o\",\"plan\":\""
+         "\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac"
+         "\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\u20ac\"}]}",
+         "orgs[0]: plan must be free, pro, business or enterprise, not \""
+         "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+         "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+         "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac...\""},
+    };
+    for (size_t i = 0; i < sizeof quoted / sizeof *quoted; i++) {
+        char err[512] = "";
+        json_t *doc = json_loads(quoted[i].doc, 0, NULL);
+        CHECK(doc && od_provisioning_check(doc, known_trunk, NULL, err, sizeof err) == -1,
+              "quoted %zu refused", i);
+        CHECK(!strcmp(err, quoted[i].err), "quoted %zu: got \"%s\", want \"%s\"", i, err,
+              quoted[i].err);
+        CHECK(od_utf8_valid(err, strlen(err)), "quoted %zu: UTF-8", i);
+        json_decref(doc);
+    }
+
     CHECK(od_plan_cap("free") == 1 && od_plan_cap("pro") == 10 && od_plan_cap("business") == 50 &&
               od_plan_cap("enterprise") == -1 && od_plan_cap("gold") == -2,
           "plan caps");
