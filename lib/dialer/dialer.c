@@ -3,6 +3,7 @@
  * holds, and drains on SIGTERM. */
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "dialer/dialer_int.h"
 #include "kafka/kafka.h"
@@ -18,7 +19,9 @@ const od_opt_t od_dialer_opts[] = {
     {"group", "OUTDIAL_DIALER_GROUP", OD_OPT_STRING, "outdial-dialer",
      "consumer group shared by all dialers", F(group)},
     {"dialer-id", "OUTDIAL_DIALER_ID", OD_OPT_STRING, NULL,
-     "this dialer's name in reports (default: hostname-pid)", F(dialer_id)},
+     "this dialer's name; reports carry it as NAME/xxxxxxxx, new at each start (default: "
+     "hostname-pid)",
+     F(dialer_id)},
     {"sip-bind", "OUTDIAL_SIP_BIND", OD_OPT_STRING, "sip:127.0.0.1:5080",
      "SIP URI the user agent listens on (UDP and TCP)", F(sip_bind)},
     {"heartbeat-ms", "OUTDIAL_HEARTBEAT_MS", OD_OPT_INT, "2000",
@@ -434,8 +437,19 @@ static void abort_all(od_dialer_t *d) {
         }
 }
 
-int od_dialer_run(const od_dialer_conf_t *conf, volatile sig_atomic_t *stop) {
+int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
     char err[512];
+    /* Reports name this process, not only the dialer: NAME/incarnation. A
+     * process restarted under the same name (Kubernetes restarting a
+     * container in its pod) knows nothing of its predecessor's calls; under
+     * the same id its heartbeats would keep them alive for good, since a
+     * call is lost only once its dialer falls silent. */
+    char id[256], nonce[OD_UUID_STRLEN];
+    od_uuid_v4(nonce);
+    snprintf(id, sizeof id, "%.200s/%.8s", given->dialer_id ? given->dialer_id : "dialer", nonce);
+    od_dialer_conf_t own = *given;
+    own.dialer_id = id;
+    const od_dialer_conf_t *conf = &own;
     od_dialer_t d = {.conf = conf, .table_size = 1024};
     d.table = calloc(d.table_size, sizeof *d.table);
     od_kafka_consumer_conf_t cc = {.brokers = conf->common.brokers,

@@ -26,9 +26,9 @@ check_ge "d1 handed back the work it had not started" "${handed:-0}" 3
 wait "$D1"; rc=$?
 check "d1 exits 0" "$rc" 0
 check "d1 exited after its drain deadline, promptly" "$(( SECONDS - t0 >= 2 && SECONDS - t0 <= 9 ))" 1
-check_ge "d1 had live calls" "$(sql "SELECT count(*) FROM calls WHERE dialer_id = 'd1'")" 2
+check_ge "d1 had live calls" "$(sql "SELECT count(*) FROM calls WHERE dialer_id LIKE 'd1/%'")" 2
 wait_for 10 "SELECT count(*) FILTER (WHERE status = 'completed' AND hangup_by = 'system'
-               AND error_message = 'the dialer shut down') = count(*) FROM calls WHERE dialer_id = 'd1'" t &&
+               AND error_message = 'the dialer shut down') = count(*) FROM calls WHERE dialer_id LIKE 'd1/%'" t &&
   ok "d1's live calls were hung up at the deadline" || not_ok "d1's calls ended"
 
 # Another dialer takes the work handed back; it counts the work's age from
@@ -39,8 +39,8 @@ wait_for 30 "SELECT count(*) FROM calls WHERE status IN ('queued','initiated','r
   not_ok "d2 dialed every call handed back"
 # (and any work the relay published after d1 stopped reading)
 check "d2 has up every call d1 did not keep" \
-  "$(sql "SELECT count(*) FROM calls WHERE dialer_id = 'd2' AND status = 'in_progress'")" \
-  "$(sql "SELECT 8 - count(*) FROM calls WHERE dialer_id = 'd1'")"
+  "$(sql "SELECT count(*) FROM calls WHERE dialer_id LIKE 'd2/%' AND status = 'in_progress'")" \
+  "$(sql "SELECT 8 - count(*) FROM calls WHERE dialer_id LIKE 'd1/%'")"
 kill -TERM "$D2"
 wait "$D2" || not_ok "d2 exits 0"
 wait_for 20 "SELECT count(*) FROM calls WHERE status = 'completed'" 8 || not_ok "every call completed"
