@@ -73,8 +73,9 @@ struct od_dialer {
     uint64_t seen[RECENT_SEEN]; /* hashes of (call_id, attempt) taken lately */
     int seen_next;
     int kafka_ready, paused;
-    od_call_t *released; /* calls done this turn, freed after it (free_released) */
-    od_seal_key_t key;   /* opens the passwords in dial work */
+    od_call_t *released;  /* calls done this turn, freed after it (free_released) */
+    od_seal_key_t key;    /* opens the passwords in dial work */
+    od_kafka_msg_t *msgs; /* READ_MAX, for read_work */
 };
 
 od_sip_t *od_dialer_sip(od_dialer_t *d) { return d->sip; }
@@ -299,33 +300,58 @@ static void on_dial(od_dialer_t *d, json_t *m, const char *text, size_t len) {
     }
 }
 
+#define READ_MAX 2048        /* dial messages read per turn, so SIP is served too */
+#define CONFIRM_WAIT_MS 5000 /* how long a commit may take before the work is let go */
+
+/* Commits what was just taken and waits for the broker's word, serving SIP
+ * meanwhile. Work is dialed only once this says it is ours: a dialer that
+ * dies after this has committed it, so the partition's next owner does not
+ * read it again (the work ends DIALER_LOST, never dialed twice); one that
+ * dies before has dialed nothing of it. Returns 1 if committed. */
+static int confirm_taken(od_dialer_t *d) {
+    int r = od_kafka_consumer_commit_start(d->work);
+    int64_t until = od_clock_mono_ms() + CONFIRM_WAIT_MS;
+    while (r == 0 && od_clock_mono_ms() < until) {
+        od_sip_step(d->sip, 2);
+        free_released(d);
+        r = od_kafka_consumer_commit_poll(d->work);
+    }
+    return r == 1;
+}
+
 static void read_work(od_dialer_t *d) {
-    od_kafka_msg_t msgs[256];
-    int n;
+    int n = 0, got;
     if (!d->work) return;
     od_kafka_consumer_wake_clear(d->work);
-    int taken = 0;
-    do { /* what is ready, a bounded amount per turn so SIP is served too */
-        n = od_kafka_consumer_poll_batch(d->work, msgs, 256, 0, 2);
-        taken += n;
+    do { /* what is ready, a bounded amount per turn */
+        got = od_kafka_consumer_poll_batch(d->work, d->msgs + n,
+                                           READ_MAX - n < 256 ? READ_MAX - n : 256, 0, 2);
+        n += got;
+    } while (got > 0 && n < READ_MAX);
+    if (n > 0) {
+        od_kafka_consumer_store(d->work, d->msgs, n);
+        int ours = confirm_taken(d);
+        if (!ours)
+            OD_WARN("dial work not confirmed as taken (the commit failed): %d messages left to "
+                    "the partition's next owner, or to the schedulers' lost-call reaping",
+                    n);
         for (int i = 0; i < n; i++) {
-            json_t *m = json_loadb(msgs[i].value, msgs[i].len, 0, NULL);
+            const od_kafka_msg_t *k = &d->msgs[i];
+            json_t *m = json_loadb(k->value, k->len, 0, NULL);
             const char *type = json_string_value(json_object_get(m, "type"));
-            if (type && !strcmp(type, "dial"))
-                on_dial(d, m, msgs[i].value, msgs[i].len);
-            else if (type && !strcmp(type, "cancel"))
+            if (type && !strcmp(type, "dial")) {
+                if (ours) on_dial(d, m, k->value, k->len);
+            } else if (type && !strcmp(type, "cancel")) {
                 on_cancel(d, m);
-            else
-                OD_WARN("dial topic: message at %s/%d/%lld is not dial work", msgs[i].topic,
-                        (int)msgs[i].partition, (long long)msgs[i].offset);
+            } else {
+                OD_WARN("dial topic: message at %s/%d/%lld is not dial work", k->topic,
+                        (int)k->partition, (long long)k->offset);
+            }
             json_decref(m);
         }
-        /* Taken into memory: its calls are ours (heartbeats claim them);
-         * if we die now they end DIALER_LOST rather than dial twice. */
-        od_kafka_consumer_store(d->work, msgs, n);
-        od_kafka_msgs_release(msgs, n);
-    } while (n > 0 && taken < 2048);
-    if (n > 0) d->kafka_ready = 1; /* more may be waiting: come back soon */
+        od_kafka_msgs_release(d->msgs, n);
+    }
+    if (got > 0) d->kafka_ready = 1; /* more may be waiting: come back soon */
     int full = (long)d->ncalls >= d->conf->max_calls;
     if (full != d->paused) {
         od_kafka_consumer_pause(d->work, full);
@@ -485,6 +511,8 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
         od_sip_destroy(d.sip, 1000);
         return 1;
     }
+    d.msgs = calloc(READ_MAX, sizeof *d.msgs);
+    if (!d.msgs) abort(); /* as od_buf does: no way on without memory */
     od_logkv(OD_LOG_INFO, "dialer started", "dialer_id", conf->dialer_id, "sip", conf->sip_bind,
              "topic", conf->common.topic_dial, (const char *)NULL);
 
@@ -534,6 +562,7 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
         free(d.trunks[i].id);
     free(d.trunks);
     free(d.table);
+    free(d.msgs);
     OD_INFO("dialer stopped");
     return 0;
 }

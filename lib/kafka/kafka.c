@@ -20,6 +20,7 @@ struct od_kafka_consumer {
     unsigned char *fetched;
     int nlast;
     int wake[2]; /* pipe written by librdkafka when messages arrive; -1 until asked for */
+    rd_kafka_queue_t *commit_q; /* results of od_kafka_consumer_commit_start */
 };
 
 struct od_kafka_producer {
@@ -244,6 +245,35 @@ void od_kafka_consumer_store(od_kafka_consumer_t *c, const od_kafka_msg_t *msgs,
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+int od_kafka_consumer_commit_start(od_kafka_consumer_t *c) {
+    if (!c->commit_q && !(c->commit_q = rd_kafka_queue_new(c->rk))) return -1;
+    rd_kafka_event_t *old;
+    while ((old = rd_kafka_queue_poll(c->commit_q, 0))) /* a result nobody waited for */
+        rd_kafka_event_destroy(old);
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(c->rk, NULL, c->commit_q, NULL, NULL);
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return 1; /* nothing stored: nothing to confirm */
+    if (err) {
+        od_logkv(OD_LOG_WARN, "commit not sent", "kafka_error", rd_kafka_err2name(err),
+                 (const char *)NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int od_kafka_consumer_commit_poll(od_kafka_consumer_t *c) {
+    rd_kafka_event_t *ev = c->commit_q ? rd_kafka_queue_poll(c->commit_q, 0) : NULL;
+    if (!ev) return 0;
+    rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+    const rd_kafka_topic_partition_list_t *l = rd_kafka_event_topic_partition_list(ev);
+    for (int i = 0; !err && l && i < l->cnt; i++)
+        err = l->elems[i].err;
+    rd_kafka_event_destroy(ev);
+    if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return 1;
+    od_logkv(OD_LOG_WARN, "commit failed", "kafka_error", rd_kafka_err2name(err),
+             (const char *)NULL);
+    return -1;
+}
+
 void od_kafka_msgs_release(od_kafka_msg_t *msgs, int n) {
     for (int i = 0; i < n; i++) {
         rd_kafka_message_destroy(msgs[i].raw);
@@ -324,6 +354,7 @@ void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
         close(c->wake[0]);
         close(c->wake[1]);
     }
+    if (c->commit_q) rd_kafka_queue_destroy(c->commit_q);
     free(c->last_ts);
     free(c->next_off);
     free(c->fetched);

@@ -60,6 +60,16 @@ int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, in
  * Partitions no longer assigned are skipped (their new owner re-reads). */
 void od_kafka_consumer_store(od_kafka_consumer_t *c, const od_kafka_msg_t *msgs, int n);
 
+/* Commits every stored offset now, without blocking: for a caller that
+ * must know work is durably its own before acting on it (a dialer dials
+ * nothing that the partition's next owner could read again after a
+ * crash). Returns 0 if the commit is on its way (then poll), 1 if there
+ * was nothing to commit, -1 if it could not be sent. One at a time. */
+int od_kafka_consumer_commit_start(od_kafka_consumer_t *c);
+/* The outcome of the commit started last: 1 committed, -1 failed (logged),
+ * 0 not known yet. Never blocks. */
+int od_kafka_consumer_commit_poll(od_kafka_consumer_t *c);
+
 /* Frees the messages' buffers. */
 void od_kafka_msgs_release(od_kafka_msg_t *msgs, int n);
 
