@@ -191,6 +191,13 @@ static void free_released(od_dialer_t *d) {
     }
 }
 
+/* Serves SIP for up to ms while the loop waits on something else (a
+ * commit, a hand-back), freeing what that released. */
+static void serve_sip(od_dialer_t *d, long ms) {
+    od_sip_step(d->sip, ms);
+    free_released(d);
+}
+
 /* ---- pacing: each trunk's INVITEs spaced 1/cps apart ---- */
 
 static od_trunk_t *trunk(od_dialer_t *d, const char *id) {
@@ -312,8 +319,7 @@ static int confirm_taken(od_dialer_t *d) {
     int r = od_kafka_consumer_commit_start(d->work);
     int64_t until = od_clock_mono_ms() + CONFIRM_WAIT_MS;
     while (r == 0 && od_clock_mono_ms() < until) {
-        od_sip_step(d->sip, 2);
-        free_released(d);
+        serve_sip(d, 2);
         r = od_kafka_consumer_commit_poll(d->work);
     }
     return r == 1;
@@ -437,8 +443,7 @@ static int hand_back(od_dialer_t *d) {
      * within the message timeout; SIP is served meanwhile. */
     for (int i = 0; i < n; i++)
         while (od_kafka_producer_wait(d->out, &batches[i], 20) > 0) {
-            od_sip_step(d->sip, 0);
-            free_released(d);
+            serve_sip(d, 0);
         }
     for (int i = 0; i < n; i++) {
         if (batches[i].delivered) {

@@ -459,25 +459,35 @@ void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms) {
     free(p);
 }
 
-int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions, char *errstr,
-                          size_t n) {
+/* A short-lived client for one admin request (topics). NULL with errstr. */
+static rd_kafka_t *admin_new(const char *brokers, char *errstr, size_t n) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (set(conf, "bootstrap.servers", brokers, errstr, n)) {
         rd_kafka_conf_destroy(conf);
-        return OD_ERR_KAFKA;
+        return NULL;
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return OD_ERR_KAFKA;
-    }
+    if (!rk) rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+/* Options of an admin request: 5 s to answer (the caller polls for 6). */
+static rd_kafka_AdminOptions_t *admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op) {
+    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, op);
+    rd_kafka_AdminOptions_set_operation_timeout(opt, 5000, NULL, 0);
+    rd_kafka_AdminOptions_set_request_timeout(opt, 5000, NULL, 0);
+    return opt;
+}
+
+int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions, char *errstr,
+                          size_t n) {
+    rd_kafka_t *rk = admin_new(brokers, errstr, n);
+    if (!rk) return OD_ERR_KAFKA;
     int rc = OD_ERR_KAFKA;
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, errstr, n);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(opt, 5000, NULL, 0);
-    rd_kafka_AdminOptions_set_request_timeout(opt, 5000, NULL, 0);
+    rd_kafka_AdminOptions_t *opt = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_CreateTopics(rk, &nt, 1, opt, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 6000);
     if (!ev) {
@@ -502,23 +512,12 @@ int od_kafka_ensure_topic(const char *brokers, const char *topic, int partitions
 }
 
 int od_kafka_delete_topic(const char *brokers, const char *topic, char *errstr, size_t n) {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (set(conf, "bootstrap.servers", brokers, errstr, n)) {
-        rd_kafka_conf_destroy(conf);
-        return OD_ERR_KAFKA;
-    }
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return OD_ERR_KAFKA;
-    }
+    rd_kafka_t *rk = admin_new(brokers, errstr, n);
+    if (!rk) return OD_ERR_KAFKA;
     int rc = OD_ERR_KAFKA;
     rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(opt, 5000, NULL, 0);
-    rd_kafka_AdminOptions_set_request_timeout(opt, 5000, NULL, 0);
+    rd_kafka_AdminOptions_t *opt = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
     rd_kafka_DeleteTopics(rk, &dt, 1, opt, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 6000);
     if (!ev) {

@@ -74,8 +74,6 @@ struct od_leg {
     uint32_t cseq;                    /* and its CSeq, which the next one exceeds */
     char *to, *proxy, *sdp, *headers; /* what the INVITE carries, to send it again */
     char contact[300];                /* our Contact when it names a transport, or "" */
-    int challenge_status;             /* the far end's last 401/407 */
-    char challenge_phrase[64];
     char *username, *password;
     char *offer;     /* the 2xx's offer while unconfirmed: to refuse it on hangup */
     char *early_sdp; /* SDP of a 18x, for a 2xx that repeats none */
@@ -206,14 +204,8 @@ static void fail(od_leg_t *leg, const od_leg_event_t *ev) {
 
 /* A challenge we do not meet: the leg fails with the far end's own status
  * and phrase (terminated, and so gone, follows). */
-static void give_up_challenge(od_leg_t *leg, const sip_t *sip) {
-    od_leg_event_t ev = event_of(OD_LEG_FAILED, leg->challenge_status, leg->challenge_phrase,
-                                 is_local(sip) ? NULL : sip);
-    if (ev.local) { /* nua's own word (904): report the challenge we got */
-        ev = event_of(OD_LEG_FAILED, 0, NULL, NULL);
-        ev.status = leg->challenge_status;
-        ev.phrase = leg->challenge_phrase;
-    }
+static void give_up_challenge(od_leg_t *leg, int status, const char *phrase, const sip_t *sip) {
+    od_leg_event_t ev = event_of(OD_LEG_FAILED, status, phrase, sip);
     ev.auth_failed = 1;
     fail(leg, &ev);
 }
@@ -243,54 +235,62 @@ static void send_invite(od_leg_t *leg) {
                TAG_IF(cseq, SIPTAG_CSEQ(cseq)), TAG_END());
 }
 
+/* "Authorization: Digest ..." (or Proxy-) from sofia's credentials header,
+ * written from its scheme and parameters: nua keeps no credentials given
+ * as header objects on a new INVITE of the handle, and printing the header
+ * object loses its last parameter (response=). NULL if out of memory. */
+static char *credentials_line(int status, const msg_auth_t *cr) {
+    size_t n = 64;
+    for (const msg_param_t *p = cr->au_params; p && *p; p++)
+        n += strlen(*p) + 2;
+    char *line = cr->au_scheme ? malloc(n) : NULL;
+    if (!line) return NULL;
+    int o = snprintf(line, n, "%s: %s ", status == 401 ? "Authorization" : "Proxy-Authorization",
+                     cr->au_scheme);
+    for (const msg_param_t *p = cr->au_params; p && *p; p++)
+        o += snprintf(line + o, n - (size_t)o, "%s%s", p == cr->au_params ? "" : ", ", *p);
+    return line;
+}
+
+/* The credentials that answer `au` for this leg's Request-URI, exactly (its
+ * uri=), as a header line; NULL if they cannot be made. */
+static char *answer_challenge(od_leg_t *leg, int status, const msg_auth_t *au) {
+    if (!leg->home) leg->home = su_home_new(sizeof *leg->home);
+    url_t *url = leg->home ? url_make(leg->home, leg->to) : NULL;
+    msg_header_t *h = NULL;
+    if (!url ||
+        auc_challenge(&leg->auc, leg->home, au,
+                      status == 401 ? sip_authorization_class : sip_proxy_authorization_class) <
+            0 ||
+        auc_all_credentials(&leg->auc, NULL, NULL, leg->username,
+                            leg->password ? leg->password : "") <= 0 ||
+        auc_authorization_headers(&leg->auc, leg->home, "INVITE", url, NULL, &h) < 0 || !h)
+        return NULL;
+    return credentials_line(status, (const msg_auth_t *)h);
+}
+
 /* A 401/407: met with the credentials the first time, and again only
  * while the far end says the nonce was stale, MAX_SENDS INVITEs in all.
- * The digest's uri= is the Request-URI sent, exactly. */
+ * The INVITE goes again in the same call (Call-ID, From tag, CSeq + 1)
+ * once nua has closed this one (send_invite, on terminated). */
 static void on_challenge(od_leg_t *leg, int status, const char *phrase, const sip_t *sip) {
     const msg_auth_t *au = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
-    leg->challenge_status = status;
-    snprintf(leg->challenge_phrase, sizeof leg->challenge_phrase, "%s", phrase ? phrase : "");
-    if (leg->username && !leg->hangup && au && leg->sends < MAX_SENDS &&
-        (leg->auths == 0 || is_stale(au))) {
-        if (!leg->home) leg->home = su_home_new(sizeof *leg->home);
-        url_t *url = leg->home ? url_make(leg->home, leg->to) : NULL;
-        msg_header_t *h = NULL;
-        if (url &&
-            auc_challenge(&leg->auc, leg->home, au,
-                          status == 401 ? sip_authorization_class
-                                        : sip_proxy_authorization_class) >= 0 &&
-            auc_all_credentials(&leg->auc, NULL, NULL, leg->username,
-                                leg->password ? leg->password : "") > 0 &&
-            auc_authorization_headers(&leg->auc, leg->home, "INVITE", url, NULL, &h) >= 0 && h) {
-            /* nua keeps no credentials given as header objects on a new
-             * INVITE of the handle: they go as a header line, written
-             * from the header's scheme and parameters */
-            const msg_auth_t *cr = (const msg_auth_t *)h;
-            size_t n = 64;
-            for (const msg_param_t *p = cr->au_params; p && *p; p++)
-                n += strlen(*p) + 2;
-            free(leg->auth);
-            leg->auth = malloc(n);
-            if (leg->auth && cr->au_scheme) {
-                int o = snprintf(leg->auth, n, "%s: %s ",
-                                 status == 401 ? "Authorization" : "Proxy-Authorization",
-                                 cr->au_scheme);
-                for (const msg_param_t *p = cr->au_params; p && *p; p++)
-                    o += snprintf(leg->auth + o, n - (size_t)o, "%s%s",
-                                  p == cr->au_params ? "" : ", ", *p);
-                leg->auths++;
-                if (sip->sip_call_id)
-                    snprintf(leg->call_id, sizeof leg->call_id, "%s", sip->sip_call_id->i_id);
-                leg->cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
-                leg->from = sip->sip_from
-                                ? sip_header_as_string(leg->home, (sip_header_t *)sip->sip_from)
-                                : NULL;
-                leg->resend = 1; /* once nua has closed this INVITE */
-                return;
-            }
-        }
+    char *line = leg->username && !leg->hangup && au && leg->sends < MAX_SENDS &&
+                         (leg->auths == 0 || is_stale(au))
+                     ? answer_challenge(leg, status, au)
+                     : NULL;
+    if (!line) {
+        give_up_challenge(leg, status, phrase, sip);
+        return;
     }
-    give_up_challenge(leg, sip);
+    free(leg->auth);
+    leg->auth = line;
+    leg->auths++;
+    if (sip->sip_call_id) snprintf(leg->call_id, sizeof leg->call_id, "%s", sip->sip_call_id->i_id);
+    leg->cseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 0;
+    leg->from =
+        sip->sip_from ? sip_header_as_string(leg->home, (sip_header_t *)sip->sip_from) : NULL;
+    leg->resend = 1;
 }
 
 static void on_invite_response(od_leg_t *leg, int status, const char *phrase, const sip_t *sip) {
@@ -327,10 +327,6 @@ static void on_invite_response(od_leg_t *leg, int status, const char *phrase, co
     }
     if ((status == 401 || status == 407) && !is_local(sip)) {
         on_challenge(leg, status, phrase, sip);
-        return;
-    }
-    if (status == 904 && leg->challenge_status) { /* nua: the same challenge again */
-        give_up_challenge(leg, sip);
         return;
     }
     od_leg_event_t ev = event_of(OD_LEG_FAILED, status, phrase, sip);
