@@ -337,9 +337,8 @@ static void callee_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *e
         end(c, &o);
         return;
     }
-    c->answered_ms = od_clock_now_ms();
     od_sip_timer_stop(c->timer);
-    if (!ev->sdp) {
+    if (!ev->sdp) { /* nothing to bridge: ended unbilled (no answered_at) */
         od_outcome_t o = {"failed",
                           ev->status,
                           ev->phrase,
@@ -351,6 +350,7 @@ static void callee_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *e
         end(c, &o);
         return;
     }
+    c->answered_ms = od_clock_now_ms(); /* billed from here */
     report_status(c, "answered", ev);
     replace(&c->sdp_to_agent, ev->sdp, ev->sdp_len);
     od_leg_invite_t inv = {.to = c->w.agent_uri,

@@ -297,7 +297,9 @@ wait_for 20 "SELECT count(*) FROM outbox" 0 || not_ok "outbox drained"
 read -r good bad < <(read_events | cut -f3 | validate event)
 check "every event validates against schemas/event.schema.json ($good)" "$bad" 0
 check "nothing billed for calls never answered" \
-  "$(sql "SELECT count(*) FROM calls WHERE request_id IN ('31','32','33','34','36','37','38','40','43','44','51','53','54')
-          AND (cost_millicents <> 0 OR credit_status <> 'released')")" 0
+  "$(sql "SELECT coalesce(string_agg(request_id || ':' || status || '/' || cost_millicents || '/' || credit_status
+                                   || '/' || coalesce(error_code, '-'), ' ' ORDER BY request_id), 'none')
+          FROM calls WHERE request_id IN ('31','32','33','34','36','37','38','40','43','44','51','53','54')
+          AND (cost_millicents <> 0 OR credit_status <> 'released')")" none
 audit_ok --final
 finish

@@ -380,6 +380,15 @@ static void table(void) {
         CHECK_STR(field(r, "q850_cause"), cases[i].q850, cases[i].name);
         CHECK_STR(field(r, "retry_after_seconds"), cases[i].retry_after, cases[i].name);
         if (cases[i].actions) CHECK_STR(actions, cases[i].actions, cases[i].name);
+        /* billed from answered_at: never for an answer there was nothing to
+         * bridge to (ANSWERED_AFTER_TIMEOUT, NO_SDP_OFFER), or whether a
+         * millisecond ticked between answer and end would decide the bill */
+        int unbillable =
+            cases[i].error_code && (!strcmp(cases[i].error_code, "NO_SDP_OFFER") ||
+                                    !strcmp(cases[i].error_code, "ANSWERED_AFTER_TIMEOUT"));
+        if (unbillable)
+            CHECK(!json_object_get(r, "answered_at"), "%s: an answered_at to bill from",
+                  cases[i].name);
         CHECK(!json_object_get(r, "sip_status") || json_object_get(r, "sip_reason") ||
                   !strcmp(cases[i].name, "nothing"),
               "%s: a status without its phrase", cases[i].name);
