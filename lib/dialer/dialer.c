@@ -6,6 +6,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "dialer/dialer_int.h"
+#include "dialer/spool.h"
 #include "kafka/kafka.h"
 
 #include <stddef.h>
@@ -61,7 +62,8 @@ struct od_dialer {
     od_sip_t *sip;
     od_kafka_consumer_t *work;
     od_kafka_producer_t *out;
-    od_call_t **table; /* by call_id */
+    od_spool_t *reports; /* call reports, kept until the broker has them */
+    od_call_t **table;   /* by call_id */
     size_t table_size, ncalls;
     od_trunk_t *trunks;
     int ntrunks;
@@ -91,7 +93,7 @@ void od_dialer_report(od_dialer_t *d, const od_call_t *c, json_t *rep) {
     char *text = json_dumps(rep, JSON_COMPACT);
     json_decref(rep);
     if (!text) return;
-    produce(d, d->conf->common.topic_reports, c->w.call_id, text, NULL);
+    od_spool_send(d->reports, c->w.call_id, text);
     free(text);
 }
 
@@ -460,6 +462,14 @@ static int hand_back(od_dialer_t *d) {
     return back;
 }
 
+/* Serves delivery reports, producing again what failed, until every
+ * report is delivered or timeout_ms has passed. */
+static void flush_reports(od_dialer_t *d, int64_t timeout_ms) {
+    int64_t until = od_clock_mono_ms() + timeout_ms;
+    while (od_spool_sweep(d->reports) > 0 && od_clock_mono_ms() < until)
+        od_kafka_producer_wait(d->out, NULL, 50);
+}
+
 static void abort_all(od_dialer_t *d) {
     for (size_t i = 0; i < d->table_size; i++)
         for (od_call_t *c = d->table[i], *next; c; c = next) {
@@ -507,12 +517,14 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
     d.out = od_kafka_producer_new(conf->common.brokers, "outdial-dialer", conf->common.kafka_extra,
                                   err, sizeof err);
     if (d.out) d.work = od_kafka_consumer_new(&cc, err, sizeof err);
+    if (d.out) d.reports = od_spool_new(d.out, conf->common.topic_reports);
     int fd = d.work ? od_kafka_consumer_wake_fd(d.work) : -1;
     int watch = fd < 0 ? -1 : od_sip_watch_fd(d.sip, fd, on_work_ready, &d);
     if (!d.out || !d.work || watch < 0) {
         OD_ERROR("kafka: %s", d.out && d.work ? "cannot watch the consumer" : err);
         od_kafka_consumer_destroy(d.work);
         od_kafka_producer_destroy(d.out, 1000);
+        od_spool_free(d.reports);
         od_sip_destroy(d.sip, 1000);
         return 1;
     }
@@ -521,7 +533,7 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
     od_logkv(OD_LOG_INFO, "dialer started", "dialer_id", conf->dialer_id, "sip", conf->sip_bind,
              "topic", conf->common.topic_dial, (const char *)NULL);
 
-    int64_t next_hb = 0, next_poll = 0, drain_until = 0, give_up = 0;
+    int64_t next_hb = 0, next_poll = 0, next_sweep = 0, drain_until = 0, give_up = 0;
     int draining = 0, aborted = 0;
     for (;;) {
         long wait = pace(&d);
@@ -537,6 +549,10 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
             next_hb = now + conf->heartbeat_ms;
         }
         od_kafka_producer_wait(d.out, NULL, 0);
+        if (now >= next_sweep) {
+            od_spool_sweep(d.reports);
+            next_sweep = now + 100;
+        }
         free_released(&d);
 
         if (*stop && !draining) {
@@ -562,7 +578,11 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
     heartbeat(&d);
     od_sip_destroy(d.sip, 2000);
     free_released(&d);
-    od_kafka_producer_destroy(d.out, 10000);
+    flush_reports(&d, 10000);
+    od_kafka_producer_destroy(d.out, 1000);
+    size_t lost = od_spool_free(d.reports);
+    if (lost) /* their calls end DIALER_LOST at the schedulers */
+        OD_ERROR("%zu reports could not be delivered before exit", lost);
     for (int i = 0; i < d.ntrunks; i++)
         free(d.trunks[i].id);
     free(d.trunks);
