@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define OD_STR_(x) #x
+#define OD_STR(x) OD_STR_(x)
+
 struct od_kafka_consumer {
     rd_kafka_t *rk;
     int paused;
@@ -19,6 +22,11 @@ struct od_kafka_consumer {
     int64_t *last_ts, *next_off;
     unsigned char *fetched;
     int nlast;
+    /* Trouble (an error from librdkafka, a rebalance): when the current
+     * spell began, and its last sign, or the first message or partition
+     * end after it (the recovery); see od_kafka_consumer_progress. */
+    int64_t trouble_since, trouble_ms;
+    int recovering;
     int wake[2]; /* pipe written by librdkafka when messages arrive; -1 until asked for */
     rd_kafka_queue_t *commit_q; /* results of od_kafka_consumer_commit_start */
 };
@@ -58,7 +66,24 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
              buf, "kafka", fac, (const char *)NULL);
 }
 
+/* A sign of trouble: starts a spell unless one is under way (its last
+ * sign within OD_KAFKA_RECOVERY_GRACE_MS). */
+static void trouble(od_kafka_consumer_t *c) {
+    int64_t now = od_clock_now_ms();
+    if (!c->trouble_ms || now - c->trouble_ms >= OD_KAFKA_RECOVERY_GRACE_MS) c->trouble_since = now;
+    c->trouble_ms = now;
+    c->recovering = 1;
+}
+
+/* Messages flow again: the grace counts from now. */
+static void recovered(od_kafka_consumer_t *c) {
+    if (!c->recovering) return;
+    c->recovering = 0;
+    c->trouble_ms = od_clock_now_ms();
+}
+
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    if (opaque) trouble(opaque); /* a consumer's (producers have no opaque) */
     od_logkv(err == RD_KAFKA_RESP_ERR__FATAL ? OD_LOG_ERROR : OD_LOG_WARN, reason, "kafka_error",
              rd_kafka_err2name((rd_kafka_resp_err_t)err), (const char *)NULL);
 }
@@ -106,6 +131,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
     }
     forget_positions(c);
+    trouble(c);
 }
 
 /* Makes room for partition p in the per-partition arrays. */
@@ -125,6 +151,7 @@ static void grow(od_kafka_consumer_t *c, int32_t p) {
 static void note_polled(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
     if (m->partition < 0) return;
     grow(c, m->partition);
+    recovered(c);
     c->next_off[m->partition] = m->offset + 1;
     int64_t ts = rd_kafka_message_timestamp(m, NULL);
     if (ts > c->last_ts[m->partition]) c->last_ts[m->partition] = ts;
@@ -135,6 +162,7 @@ static void note_polled(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
 static void note_end(od_kafka_consumer_t *c, const rd_kafka_message_t *m) {
     if (m->partition < 0) return;
     grow(c, m->partition);
+    recovered(c);
     c->next_off[m->partition] = m->offset;
     c->fetched[m->partition] = 1;
 }
@@ -158,6 +186,7 @@ od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, c
         set(conf, "auto.offset.reset", cc->from_beginning ? "earliest" : "latest", errstr, n) ||
         set(conf, "topic.metadata.refresh.interval.ms", "5000", errstr, n) ||
         set(conf, "session.timeout.ms", "6000", errstr, n) ||
+        set(conf, "reconnect.backoff.max.ms", OD_STR(OD_KAFKA_RECONNECT_MAX_MS), errstr, n) ||
         set(conf, "heartbeat.interval.ms", "1000", errstr, n) ||
         set(conf, "max.poll.interval.ms", "300000", errstr, n) ||
         set(conf, "allow.auto.create.topics", "true", errstr, n) ||
@@ -316,6 +345,12 @@ int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *out_parts, int64
         else if (p < c->nlast && c->last_ts[p] >= 0)
             through = c->last_ts[p];
         if (through < 0) continue;
+        /* Within the grace after trouble, producers may still hold what
+         * they produced since it began (reconnecting, or sending what the
+         * outage queued): nothing after its start is vouched for. */
+        if (c->trouble_ms && now - c->trouble_ms < OD_KAFKA_RECOVERY_GRACE_MS &&
+            through > c->trouble_since)
+            through = c->trouble_since;
         out_parts[n] = p;
         out_through[n] = through - OD_KAFKA_PROGRESS_MARGIN_MS;
         n++;
@@ -361,9 +396,6 @@ void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     free(c);
 }
 
-#define OD_STR_(x) #x
-#define OD_STR(x) OD_STR_(x)
-
 /* ---- producer ---- */
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -388,6 +420,7 @@ od_kafka_producer_t *od_kafka_producer_new(const char *brokers, const char *clie
         set(conf, "linger.ms", "5", errstr, n) || set(conf, "compression.type", "lz4", errstr, n) ||
         set(conf, "message.timeout.ms", OD_STR(OD_KAFKA_MESSAGE_TIMEOUT_MS), errstr, n) ||
         set(conf, "queue.buffering.max.messages", "500000", errstr, n) ||
+        set(conf, "reconnect.backoff.max.ms", OD_STR(OD_KAFKA_RECONNECT_MAX_MS), errstr, n) ||
         set_extra(conf, extra, errstr, n))
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);

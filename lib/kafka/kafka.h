@@ -91,6 +91,17 @@ int od_kafka_consumer_topic_partitions(od_kafka_consumer_t *c, const char *topic
  * partition to its end (a cached one may predate the assignment). Call it
  * when everything polled has been handled. Returns the count. */
 #define OD_KAFKA_PROGRESS_MARGIN_MS 1000
+/* After trouble (an error from librdkafka: a broker down, a request timed
+ * out; or a rebalance), progress is held at the time the trouble began
+ * until this long after its last sign or after messages flowed again,
+ * whichever is later: a broker back from an outage is read to its end
+ * before the producers, reconnecting (OD_KAFKA_RECONNECT_MAX_MS apart at
+ * most), have delivered what they queued meanwhile. Read to the end "as of
+ * now", a live dialer's queued heartbeats would look like silence. */
+#define OD_KAFKA_RECOVERY_GRACE_MS 10000
+/* The longest wait between two attempts to reach a broker (librdkafka's
+ * reconnect.backoff.max.ms; its default is 10 s). */
+#define OD_KAFKA_RECONNECT_MAX_MS 1000
 int od_kafka_consumer_progress(od_kafka_consumer_t *c, int32_t *parts, int64_t *through_ms,
                                int max);
 
