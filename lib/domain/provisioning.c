@@ -119,9 +119,16 @@ static int int_field(perr_t *e, const char *path, const json_t *o, const char *k
     return 0;
 }
 
+/* A sip: or sips: URI that can go between < and > in a SIP header as it
+ * is: no control character, space, quote or angle bracket. */
 static int sip_uri(perr_t *e, const char *path, const char *key, const char *s) {
-    if (s && strncmp(s, "sip:", 4) && strncmp(s, "sips:", 5))
+    if (!s) return 0;
+    if (strncmp(s, "sip:", 4) && strncmp(s, "sips:", 5))
         return bad(e, path, "%s must be a sip: or sips: URI", key);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '"')
+            return bad(e, path, "%s must not contain spaces, control characters, quotes or < >",
+                       key);
     return 0;
 }
 

@@ -67,6 +67,17 @@ int main(void) {
         {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"agents\":"
          "[{\"id\":\"b\",\"sip_uri\":\"tel:1\"}]}]}",
          "orgs[0].agents[0]: sip_uri"},
+        /* nothing that could break the SIP message it goes into */
+        {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"agents\":"
+         "[{\"id\":\"b\",\"sip_uri\":\"sip:x\\r\\nX-Evil: 1\"}]}]}",
+         "orgs[0].agents[0]: sip_uri must not contain"},
+        {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"agents\":"
+         "[{\"id\":\"b\",\"sip_uri\":\"sip:a b@x\"}]}]}",
+         "orgs[0].agents[0]: sip_uri must not contain"},
+        {"{\"trunks\":[{\"id\":\"t\",\"proxy\":\"sip:x>;evil\"}]}",
+         "trunks[0]: proxy must not contain"},
+        {"{\"trunks\":[{\"id\":\"t\",\"proxy\":\"sip:x\",\"outbound_proxy\":\"sip:y\\u0007\"}]}",
+         "trunks[0]: outbound_proxy must not contain"},
         {"{\"trunks\":[" TRUNK "],\"orgs\":[{\"id\":\"a\",\"plan\":\"free\",\"agents\":"
          "[{\"id\":\"b\",\"sip_uri\":\"sip:x\",\"max_duration_seconds\":20000}]}]}",
          "orgs[0].agents[0].max_duration_seconds"},
