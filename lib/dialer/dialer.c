@@ -337,18 +337,29 @@ static void read_work(od_dialer_t *d) {
         n += got;
     } while (got > 0 && n < READ_MAX);
     if (n > 0) {
+        /* Ours to dial: stored while its partition was ours, and committed
+         * (by confirm_taken, or by the commit before a revoke, which must
+         * not have failed meanwhile); otherwise the partition's next owner
+         * reads it again and dials it. */
+        unsigned revokes = od_kafka_consumer_uncommitted_revokes(d->work);
         od_kafka_consumer_store(d->work, d->msgs, n);
-        int ours = confirm_taken(d);
+        int ours = confirm_taken(d) && revokes == od_kafka_consumer_uncommitted_revokes(d->work);
+        int left = 0;
+        for (int i = 0; i < n; i++)
+            left += !d->msgs[i].stored;
         if (!ours)
             OD_WARN("dial work not confirmed as taken (the commit failed): %d messages left to "
                     "the partition's next owner, or to the schedulers' lost-call reaping",
                     n);
+        else if (left)
+            OD_INFO("%d messages read from partitions given up meanwhile: left to their new owner",
+                    left);
         for (int i = 0; i < n; i++) {
             const od_kafka_msg_t *k = &d->msgs[i];
             json_t *m = json_loadb(k->value, k->len, 0, NULL);
             const char *type = json_string_value(json_object_get(m, "type"));
             if (type && !strcmp(type, "dial")) {
-                if (ours) on_dial(d, m, k->value, k->len);
+                if (ours && k->stored) on_dial(d, m, k->value, k->len);
             } else if (type && !strcmp(type, "cancel")) {
                 on_cancel(d, m);
             } else {

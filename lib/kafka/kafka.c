@@ -27,6 +27,7 @@ struct od_kafka_consumer {
      * end after it (the recovery); see od_kafka_consumer_progress. */
     int64_t trouble_since, trouble_ms;
     int recovering;
+    unsigned uncommitted_revokes; /* od_kafka_consumer_uncommitted_revokes */
     int wake[2]; /* pipe written by librdkafka when messages arrive; -1 until asked for */
     rd_kafka_queue_t *commit_q; /* results of od_kafka_consumer_commit_start */
 };
@@ -124,9 +125,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * partitions are gone it is refused, and their next owner would
          * read again what this member already handled. */
         rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
-        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+            c->uncommitted_revokes++;
             od_logkv(OD_LOG_WARN, "commit before revoke failed", "kafka_error",
                      rd_kafka_err2name(cerr), (const char *)NULL);
+        }
         rd_kafka_assign(rk, NULL);
         od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
     }
@@ -258,7 +261,7 @@ int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, in
     return got;
 }
 
-void od_kafka_consumer_store(od_kafka_consumer_t *c, const od_kafka_msg_t *msgs, int n) {
+void od_kafka_consumer_store(od_kafka_consumer_t *c, od_kafka_msg_t *msgs, int n) {
     if (n <= 0) return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     for (int i = 0; i < n; i++) {
@@ -271,7 +274,16 @@ void od_kafka_consumer_store(od_kafka_consumer_t *c, const od_kafka_msg_t *msgs,
     if (err && err != RD_KAFKA_RESP_ERR__STATE)
         od_logkv(OD_LOG_WARN, "storing offsets failed", "kafka_error", rd_kafka_err2name(err),
                  (const char *)NULL);
+    for (int i = 0; i < n; i++) { /* per partition: _STATE where it is no longer ours */
+        const rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(l, msgs[i].topic, msgs[i].partition);
+        msgs[i].stored = !err && tp && !tp->err;
+    }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+unsigned od_kafka_consumer_uncommitted_revokes(const od_kafka_consumer_t *c) {
+    return c->uncommitted_revokes;
 }
 
 int od_kafka_consumer_commit_start(od_kafka_consumer_t *c) {

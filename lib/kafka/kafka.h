@@ -26,6 +26,7 @@ typedef struct {
     size_t len;
     const char *key;
     size_t key_len;
+    int stored; /* od_kafka_consumer_store stored its offset: its partition was still ours */
     void *raw;
 } od_kafka_msg_t;
 
@@ -57,8 +58,16 @@ int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, in
 
 /* Stores offset+1 of the highest message per partition in msgs, so the next
  * automatic commit includes them. Call after their effects are durable.
- * Partitions no longer assigned are skipped (their new owner re-reads). */
-void od_kafka_consumer_store(od_kafka_consumer_t *c, const od_kafka_msg_t *msgs, int n);
+ * Partitions no longer assigned (a rebalance served while polling) are
+ * skipped: their new owner reads those messages again; each message's
+ * `stored` says which. */
+void od_kafka_consumer_store(od_kafka_consumer_t *c, od_kafka_msg_t *msgs, int n);
+
+/* How many times partitions were given up in a rebalance without their
+ * stored offsets committed (the commit before letting go failed): their
+ * next owner reads again what was stored. A caller that must know work is
+ * its own compares this before storing and after its commit. */
+unsigned od_kafka_consumer_uncommitted_revokes(const od_kafka_consumer_t *c);
 
 /* Commits every stored offset now, without blocking: for a caller that
  * must know work is durably its own before acting on it (a dialer dials
