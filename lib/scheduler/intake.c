@@ -133,7 +133,7 @@ static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, row_
         message_identity(m, source, identity, sizeof identity);
         od_uuid_from_name(identity, strlen(identity), call_id);
     } else {
-        od_uuid_v4(call_id);
+        od_request_call_id(req.org_id, req.request_id, call_id); /* as the HTTP API answers */
     }
     od_uuid_v4(event_id);
     int64_t now = od_clock_now_ms();
