@@ -19,6 +19,8 @@ typedef struct {
     const char *call, *request;
     /* stats */
     const char *since, *until;
+    /* keys */
+    const char *key_name;
 } od_ctl_conf_t;
 
 int od_ctl_migrate(const od_ctl_conf_t *c, int argc, char **argv);
@@ -28,6 +30,7 @@ int od_ctl_watch(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_show(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv);
 int od_ctl_stats(const od_ctl_conf_t *c, int argc, char **argv);
+int od_ctl_keys(const od_ctl_conf_t *c, int argc, char **argv);
 
 /* Prints "outdialctl: <msg>" on stderr and returns `code`. */
 int od_ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -14,7 +14,7 @@ static const od_opt_t ctl_opts[] = {
     OD_OPT_END,
 };
 static const od_opt_t submit_opts[] = {
-    {"org", NULL, OD_OPT_STRING, NULL, "submit/show/stats: org_id", F(org)},
+    {"org", NULL, OD_OPT_STRING, NULL, "submit/show/stats/keys: org_id", F(org)},
     {"agent", NULL, OD_OPT_STRING, NULL, "submit: agent_id", F(agent)},
     {"to", NULL, OD_OPT_STRING, NULL, "submit: to_number (E.164)", F(to)},
     {"from", NULL, OD_OPT_STRING, NULL, "submit: from_number (E.164)", F(from)},
@@ -36,7 +36,7 @@ static const od_opt_t submit_opts[] = {
     OD_OPT_END,
 };
 static const od_opt_t watch_opts[] = {
-    {"json", NULL, OD_OPT_BOOL, NULL, "watch/show/stats: print JSON", F(json)},
+    {"json", NULL, OD_OPT_BOOL, NULL, "watch/show/stats/keys list: print JSON", F(json)},
     {"from-beginning", NULL, OD_OPT_BOOL, NULL, "watch: start at the oldest event",
      F(from_beginning)},
     {"count", NULL, OD_OPT_INT, "0", "watch: exit after this many events (0: never)", F(count)},
@@ -49,6 +49,8 @@ static const od_opt_t watch_opts[] = {
      F(since)},
     {"until", NULL, OD_OPT_STRING, NULL, "stats: calls received before (15m, 2h, 7d or RFC 3339)",
      F(until)},
+    {"name", NULL, OD_OPT_STRING, NULL, "keys create: a name for the key (who or what uses it)",
+     F(key_name)},
     OD_OPT_END,
 };
 #undef F
@@ -66,7 +68,11 @@ static const char usage[] =
     "  audit [--final]          prove from the database that the rules held\n"
     "  stats [--org ORG] [--since T] [--until T]\n"
     "                           calls by status, answer rate, talk time, cost, webhooks,\n"
-    "                           per minute (tables; --json for the document)\n\n"
+    "                           per minute (tables; --json for the document)\n"
+    "  keys create --org ORG [--name N]\n"
+    "                           a new API key of ORG for outdial-api, printed once\n"
+    "  keys list [--org ORG]    the keys (never the keys themselves); --json for JSON\n"
+    "  keys revoke KEY_ID       the key stops working at once\n\n"
     "options (each also an environment variable):\n";
 
 int od_ctl_fail(int code, const char *fmt, ...) {
@@ -85,7 +91,7 @@ int main(int argc, char **argv) {
         int (*fn)(const od_ctl_conf_t *, int, char **);
     } cmds[] = {{"migrate", od_ctl_migrate}, {"apply", od_ctl_apply}, {"submit", od_ctl_submit},
                 {"watch", od_ctl_watch},     {"show", od_ctl_show},   {"audit", od_ctl_audit},
-                {"stats", od_ctl_stats}};
+                {"stats", od_ctl_stats},     {"keys", od_ctl_keys}};
     od_ctl_conf_t conf = {0};
     const od_opt_t *tables[] = {od_common_opts, ctl_opts, submit_opts, watch_opts, NULL};
     char err[512], *pos[8];

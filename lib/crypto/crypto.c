@@ -1,10 +1,12 @@
-/* HMAC-SHA256 and AES-256-GCM sealing over OpenSSL's libcrypto. */
+/* HMAC-SHA256, digests, API keys and AES-256-GCM sealing over OpenSSL's
+ * libcrypto. */
 #include "crypto/crypto.h"
 
 #include "core/buf.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -19,6 +21,44 @@ void od_crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, siz
                            unsigned char out[OD_HMAC_SHA256_LEN]) {
     unsigned int n = OD_HMAC_SHA256_LEN;
     HMAC(EVP_sha256(), key, (int)key_len, msg, len, out, &n);
+}
+
+void od_crypto_sha1(const void *msg, size_t len, unsigned char out[OD_SHA1_LEN]) {
+    unsigned int n = OD_SHA1_LEN;
+    EVP_Digest(msg, len, out, &n, EVP_sha1(), NULL);
+}
+
+void od_crypto_sha256_hex(const void *msg, size_t len, char out[OD_SHA256_HEX_LEN]) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[OD_SHA256_LEN];
+    unsigned int n = OD_SHA256_LEN;
+    EVP_Digest(msg, len, d, &n, EVP_sha256(), NULL);
+    for (int i = 0; i < OD_SHA256_LEN; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[2 * OD_SHA256_LEN] = 0;
+}
+
+int od_crypto_equal(const void *a, const void *b, size_t n) { return CRYPTO_memcmp(a, b, n) == 0; }
+
+int od_crypto_api_key(char out[OD_API_KEY_LEN]) {
+    static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t pre = strlen(OD_API_KEY_PREFIX), want = OD_API_KEY_LEN - 1 - pre, got = 0;
+    memcpy(out, OD_API_KEY_PREFIX, pre);
+    while (got < want) {
+        unsigned char r[64];
+        if (RAND_bytes(r, sizeof r) != 1) {
+            out[0] = 0;
+            return -1;
+        }
+        /* 248 = 4 * 62: bytes above it are dropped, so each character is
+         * uniform over the 62. */
+        for (size_t i = 0; i < sizeof r && got < want; i++)
+            if (r[i] < 248) out[pre + got++] = alphabet[r[i] % 62];
+    }
+    out[pre + want] = 0;
+    return 0;
 }
 
 static int hexval(int c) {

@@ -63,6 +63,10 @@ int od_repo_intake_ranges_merge(od_db_t *db, int *rows) OD_MUSTCHECK;
  * into *out (caller owns), and its version. */
 int od_repo_provisioning_load(od_db_t *db, json_t **out, long *version) OD_MUSTCHECK;
 
+/* The same snapshot restricted to one org (no org: {"orgs":{}}), for a
+ * check of one request against the database as it is now (outdial-api). */
+int od_repo_provisioning_load_org(od_db_t *db, const char *org_id, json_t **out) OD_MUSTCHECK;
+
 /* Validates and upserts a provisioning file in one transaction; on any
  * problem nothing changes and errstr holds "path: reason". *changes gets
  * the number of rows inserted or changed (0 when re-applying). */
@@ -140,6 +144,33 @@ int od_repo_outbox_done(od_db_t *db, const int64_t *ids, int n) OD_MUSTCHECK;
  * seq); *out NULL if there is no such call. */
 int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id, const char *request_id,
                       json_t **out) OD_MUSTCHECK;
+
+/* The call `call_id` as the HTTP API shows it (docs/api.md), if it
+ * belongs to `org_id`; *out NULL if there is no such call of that org
+ * (another org's call is not told apart from none). */
+int od_repo_api_call_get(od_db_t *db, const char *call_id, const char *org_id,
+                         json_t **out) OD_MUSTCHECK;
+
+/* ---- API keys (schemas/sql/012_api_keys.sql) ---- */
+
+/* Stores a key of `org_id` by its SHA-256 hex `hash`; `id` gets the key's
+ * id (a UUID). OD_ERR_NOT_FOUND if there is no such org. */
+int od_repo_api_key_create(od_db_t *db, const char *org_id, const char *name, const char *hash,
+                           char id[37]) OD_MUSTCHECK;
+
+/* The keys (of one org, or all when org_id is NULL) as a JSON array of
+ * {id, org_id, name, created_at, revoked_at}, oldest first. */
+int od_repo_api_keys_list(od_db_t *db, const char *org_id, json_t **out) OD_MUSTCHECK;
+
+/* Revokes a key by id (revoking twice keeps the first time).
+ * OD_ERR_NOT_FOUND if there is no such key. */
+int od_repo_api_key_revoke(od_db_t *db, const char *id) OD_MUSTCHECK;
+
+/* The unrevoked key whose hash is `hash`: its org into org_id and the
+ * stored hash into stored (for a constant-time comparison by the caller).
+ * OD_ERR_NOT_FOUND if none. */
+int od_repo_api_key_find(od_db_t *db, const char *hash, char *org_id, size_t org_id_size,
+                         char stored[65]) OD_MUSTCHECK;
 
 /* ---- stats ---- */
 

@@ -8,27 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-int od_repo_provisioning_load(od_db_t *db, json_t **out, long *version) {
-    static const char sql[] =
-        "SELECT (SELECT version FROM provisioning_version),"
-        " jsonb_build_object('orgs', coalesce(jsonb_object_agg(o.id, jsonb_build_object("
-        "  'plan', o.plan, 'max_concurrent', o.max_concurrent,"
-        "  'numbers', coalesce((SELECT jsonb_object_agg(n.e164, jsonb_build_object("
-        "      'outbound_enabled', n.outbound_enabled, 'trunk', n.trunk_id))"
-        "    FROM numbers n WHERE n.org_id = o.id), '{}'),"
-        "  'agents', coalesce((SELECT jsonb_object_agg(a.id, jsonb_build_object("
-        "      'sip_uri', a.sip_uri, 'default_from', a.default_from,"
-        "      'max_duration_seconds', a.max_duration_seconds))"
-        "    FROM agents a WHERE a.org_id = o.id), '{}'))), '{}'))::text"
-        " FROM orgs o";
+/* The snapshot of od_request_resolve: every org, or the orgs WHERE says. */
+#define PROVISIONING_SQL(where)                                                                    \
+    "SELECT (SELECT version FROM provisioning_version),"                                           \
+    " jsonb_build_object('orgs', coalesce(jsonb_object_agg(o.id, jsonb_build_object("              \
+    "  'plan', o.plan, 'max_concurrent', o.max_concurrent,"                                        \
+    "  'numbers', coalesce((SELECT jsonb_object_agg(n.e164, jsonb_build_object("                   \
+    "      'outbound_enabled', n.outbound_enabled, 'trunk', n.trunk_id))"                          \
+    "    FROM numbers n WHERE n.org_id = o.id), '{}'),"                                            \
+    "  'agents', coalesce((SELECT jsonb_object_agg(a.id, jsonb_build_object("                      \
+    "      'sip_uri', a.sip_uri, 'default_from', a.default_from,"                                  \
+    "      'max_duration_seconds', a.max_duration_seconds))"                                       \
+    "    FROM agents a WHERE a.org_id = o.id), '{}'))), '{}'))::text"                              \
+    " FROM orgs o" where
+
+static int load(od_db_t *db, const char *sql, const char *org_id, json_t **out, long *version) {
     int rc;
-    PGresult *r = od_db__query(db, sql, 0, NULL, &rc);
+    const char *p[] = {org_id};
+    PGresult *r = od_db__query(db, sql, org_id ? 1 : 0, org_id ? p : NULL, &rc);
     if (!r) return rc;
-    *version = atol(PQgetvalue(r, 0, 0));
+    if (version) *version = atol(PQgetvalue(r, 0, 0));
     json_error_t jerr;
     *out = json_loads(PQgetvalue(r, 0, 1), 0, &jerr);
     PQclear(r);
     return *out ? OD_OK : OD_ERR_INVALID;
+}
+
+int od_repo_provisioning_load(od_db_t *db, json_t **out, long *version) {
+    return load(db, PROVISIONING_SQL(""), NULL, out, version);
+}
+
+int od_repo_provisioning_load_org(od_db_t *db, const char *org_id, json_t **out) {
+    return load(db, PROVISIONING_SQL(" WHERE o.id = $1"), org_id, out, NULL);
 }
 
 /* Runs a statement and returns the rows it affected, or -1 (errstr set,

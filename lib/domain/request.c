@@ -5,10 +5,12 @@
 #include "domain/request.h"
 #include "core/clock.h"
 #include "core/utf8.h"
+#include "crypto/crypto.h"
 #include "domain/e164.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *od_reject_code(od_reject_t r) {
@@ -339,4 +341,30 @@ void od_request_resolve(od_request_t *req, const json_t *prov) {
 void od_request_clear(od_request_t *req) {
     json_decref(req->root);
     memset(req, 0, sizeof *req);
+}
+
+void od_request_call_id(const char *org_id, const char *request_id, char out[OD_UUID_STRLEN]) {
+    /* OD_CALL_ID_NAMESPACE as bytes */
+    static const unsigned char ns[16] = {0x6f, 0x40, 0x3f, 0x91, 0x02, 0xae, 0x4c, 0x8f,
+                                         0x88, 0xc5, 0x83, 0xd2, 0xd9, 0xb9, 0x86, 0x0a};
+    static const char hex[] = "0123456789abcdef";
+    size_t no = strlen(org_id), nr = strlen(request_id), n = sizeof ns + no + 1 + nr;
+    unsigned char stack[512], *name = n <= sizeof stack ? stack : malloc(n);
+    unsigned char d[OD_SHA1_LEN];
+    if (!name) abort();
+    memcpy(name, ns, sizeof ns);
+    memcpy(name + sizeof ns, org_id, no);
+    name[sizeof ns + no] = 0;
+    memcpy(name + sizeof ns + no + 1, request_id, nr);
+    od_crypto_sha1(name, n, d);
+    if (name != stack) free(name);
+    d[6] = (unsigned char)((d[6] & 0x0f) | 0x50); /* version 5 */
+    d[8] = (unsigned char)((d[8] & 0x3f) | 0x80); /* variant RFC 9562 */
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[d[i] >> 4];
+        out[o++] = hex[d[i] & 15];
+    }
+    out[o] = 0;
 }

@@ -7,6 +7,7 @@
 #ifndef OD_DOMAIN_REQUEST_H
 #define OD_DOMAIN_REQUEST_H
 
+#include "core/id.h"
 #include "domain/reject.h"
 
 #include <jansson.h>
@@ -49,6 +50,16 @@ void od_request_parse(od_request_t *req, const char *buf, size_t len);
  * max_duration_s) into req. A defaulted from_number borrows from `prov`,
  * which must outlive req. Sets req->reject on failure. */
 void od_request_resolve(od_request_t *req, const json_t *prov);
+
+/* The call_id of the request (org_id, request_id): a name-based UUID,
+ * version 5 (RFC 9562: SHA-1), in the namespace OD_CALL_ID_NAMESPACE, of
+ * the name org_id, one NUL byte, request_id (UTF-8). Neither id can hold a
+ * control character (od_request_parse refuses them), so the name is
+ * unambiguous. The same request has the same call_id whichever way it
+ * arrived (Kafka or HTTP), so the HTTP API can answer it before the call
+ * is stored (docs/requests.md, "call_id"). */
+#define OD_CALL_ID_NAMESPACE "6f403f91-02ae-4c8f-88c5-83d2d9b9860a"
+void od_request_call_id(const char *org_id, const char *request_id, char out[OD_UUID_STRLEN]);
 
 /* Frees what od_request_parse allocated; safe on a zeroed struct. */
 void od_request_clear(od_request_t *req);

@@ -420,6 +420,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     } else {
         b->delivered++;
     }
+    if (b->on_report) b->on_report(b->on_report_arg);
 }
 
 od_kafka_producer_t *od_kafka_producer_new(const char *brokers, const char *client_id,
@@ -450,6 +451,9 @@ fail:
 int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key, size_t key_len,
                      const char *value, size_t len, const od_kafka_header_t *headers, int nheaders,
                      od_kafka_batch_t *batch) {
+    /* Counted before the message is queued: its report may be served by
+     * another thread before rd_kafka_producev even returns. */
+    if (batch) batch->pending++;
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (nheaders > 0) {
@@ -461,17 +465,16 @@ int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key,
             p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
             RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_OPAQUE(batch), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-        if (!err) {
-            if (batch) batch->pending++;
-            return OD_OK;
-        }
+        if (!err) return OD_OK;
         if (hdrs) rd_kafka_headers_destroy(hdrs);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(p->rk, 50);
             continue;
         }
-        if (batch)
+        if (batch) {
+            batch->pending--;
             snprintf(batch->last_error, sizeof batch->last_error, "%s", rd_kafka_err2str(err));
+        }
         od_logkv(OD_LOG_ERROR, "produce failed", "topic", topic, "kafka_error",
                  rd_kafka_err2name(err), (const char *)NULL);
         return OD_ERR_KAFKA;

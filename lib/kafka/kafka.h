@@ -148,6 +148,13 @@ typedef struct {
     int delivered;
     int failed;
     char last_error[256];
+    /* Optional: called after each report of the batch is counted, on the
+     * thread that served it, for a producer shared by threads (one serves
+     * the reports while others wait for their own batch: outdial-api). The
+     * batch must still be alive then; `pending` is counted up before the
+     * message is handed to librdkafka, so its report never finds it 0. */
+    void (*on_report)(void *arg);
+    void *on_report_arg;
 } od_kafka_batch_t;
 
 /* Creates an idempotent producer (acks=all). `extra` as above. */

@@ -41,7 +41,38 @@ typedef struct {
     od_buf_t scratch; /* one event body */
     int *cancels;     /* indices of valid cancels, applied after the commit */
     int ncancels;
+    /* call_ids of the batch's rows so far (open addressing): a request met
+     * twice in one batch has one call_id, and a second row of it would make
+     * od_intake() write its first event twice. */
+    char (*ids)[OD_UUID_STRLEN];
+    size_t ids_cap, nids;
 } enc_t;
+
+/* 1 if call_id is already a row of this batch; else remembers it, 0. */
+static int seen_in_batch(enc_t *enc, const char *call_id) {
+    if (2 * (enc->nids + 1) > enc->ids_cap) { /* grow, keeping the load under half */
+        size_t cap = enc->ids_cap ? 2 * enc->ids_cap : 256;
+        char(*old)[OD_UUID_STRLEN] = enc->ids;
+        size_t old_cap = enc->ids_cap;
+        enc->ids = calloc(cap, sizeof *enc->ids);
+        if (!enc->ids) abort();
+        enc->ids_cap = cap;
+        enc->nids = 0;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i][0]) seen_in_batch(enc, old[i]);
+        free(old);
+    }
+    size_t mask = enc->ids_cap - 1;
+    for (size_t i = od_hash64(call_id, strlen(call_id), OD_HASH64_INIT) & mask;;
+         i = (i + 1) & mask) {
+        if (!enc->ids[i][0]) {
+            memcpy(enc->ids[i], call_id, OD_UUID_STRLEN);
+            enc->nids++;
+            return 0;
+        }
+        if (!strcmp(enc->ids[i], call_id)) return 1;
+    }
+}
 
 #define INTAKE_LANES 2
 
@@ -100,7 +131,8 @@ static void message_identity(const od_kafka_msg_t *m, const char *source, char *
  * and its first event, written as `mode` says; `why` is the reason of a
  * ROW_REJECTED or ROW_MINIMAL row. Returns 1 instead, appending nothing,
  * for a valid cancel written as it is: cancels act after the batch
- * commits. */
+ * commits; 2 for a request already in the batch (a duplicate adds
+ * nothing, as it would in a later batch). */
 static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, row_mode_t mode,
                    const char *why) {
     od_request_t req;
@@ -133,7 +165,11 @@ static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, row_
         message_identity(m, source, identity, sizeof identity);
         od_uuid_from_name(identity, strlen(identity), call_id);
     } else {
-        od_uuid_v4(call_id);
+        od_request_call_id(req.org_id, req.request_id, call_id); /* as the HTTP API answers */
+    }
+    if (seen_in_batch(enc, call_id)) {
+        od_request_clear(&req);
+        return 2;
     }
     od_uuid_v4(event_id);
     int64_t now = od_clock_now_ms();
@@ -198,6 +234,7 @@ static void enc_free(enc_t *enc) {
         od_buf_free(&enc->col[i]);
     od_buf_free(&enc->scratch);
     free(enc->cancels);
+    free(enc->ids);
 }
 
 /* Appends the offsets msgs[0..n) cover: one range per partition (within
@@ -234,8 +271,10 @@ static const char *const *encode(enc_t *enc, const intake_t *in, const od_kafka_
         od_buf_putc(&enc->col[i], '{');
     }
     enc->ncancels = 0;
+    if (enc->nids) memset(enc->ids, 0, enc->ids_cap * sizeof *enc->ids);
+    enc->nids = 0;
     for (int i = 0; i < n; i++) {
-        if (add_row(enc, &msgs[i], in->prov, mode, why)) {
+        if (add_row(enc, &msgs[i], in->prov, mode, why) == 1) {
             int *c = realloc(enc->cancels, (size_t)(enc->ncancels + 1) * sizeof *c);
             if (!c) abort();
             enc->cancels = c;

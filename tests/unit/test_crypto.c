@@ -103,7 +103,26 @@ static void seal(void) {
     free(e);
 }
 
+/* FIPS 180 examples; keys drawn twice differ and have the documented shape. */
+static void digests_and_keys(void) {
+    char hex[OD_SHA256_HEX_LEN];
+    od_crypto_sha256_hex("abc", 3, hex);
+    CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+              "sha256 abc");
+    unsigned char d[OD_SHA1_LEN];
+    od_crypto_sha1("abc", 3, d);
+    CHECK(d[0] == 0xa9 && d[1] == 0x99 && d[19] == 0x9d, "sha1 abc");
+    CHECK(od_crypto_equal("abcd", "abcd", 4) && !od_crypto_equal("abcd", "abce", 4), "equal");
+    char k1[OD_API_KEY_LEN], k2[OD_API_KEY_LEN];
+    CHECK(od_crypto_api_key(k1) == 0 && od_crypto_api_key(k2) == 0, "keys drawn");
+    CHECK(strlen(k1) == 43 && !strncmp(k1, "od_", 3), "shape: %s", k1);
+    CHECK(strspn(k1 + 3, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == 40,
+          "base62: %s", k1);
+    CHECK(strcmp(k1, k2) != 0, "two keys differ");
+}
+
 int main(void) {
+    digests_and_keys();
     hmac();
     keys();
     seal();

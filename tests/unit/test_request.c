@@ -112,7 +112,25 @@ static const struct {
      OD_REJ_INVALID_REQUEST, "unknown field"},
 };
 
+/* call_id is UUID v5 of (org_id NUL request_id) in outdial's namespace; the
+ * vectors are Python's uuid.uuid5(uuid.UUID(OD_CALL_ID_NAMESPACE), name). */
+static void call_ids(void) {
+    char id[OD_UUID_STRLEN], again[OD_UUID_STRLEN];
+    od_request_call_id("acme", "r-123", id);
+    CHECK_STR(id, "0b4e9f0b-cd6f-5f80-9438-a29fcf2ba966", "acme / r-123");
+    od_request_call_id("acme", "r-123", again);
+    CHECK_STR(again, id, "same name, same id");
+    od_request_call_id("acmer", "-123", again);
+    CHECK(strcmp(again, id) != 0, "the separator keeps org and request apart: %s", again);
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    od_request_call_id("acme", big, id); /* past the stack buffer */
+    CHECK(id[14] == '5' && strchr("89ab", id[19]), "version 5, RFC variant: %s", id);
+}
+
 int main(void) {
+    call_ids();
     json_t *prov = json_loads(PROV, 0, NULL);
     CHECK(prov != NULL, "fixture parses");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -1,0 +1,241 @@
+/* Settings and wiring of outdial-api (see api.h): the HTTP server, one
+ * idempotent producer shared by every request thread with one thread that
+ * serves its delivery reports, and a pool of database connections. */
+#include "api/api_int.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define F(x) offsetof(od_api_conf_t, x)
+const od_opt_t od_api_opts[] = {
+    {"listen", "OUTDIAL_API_LISTEN", OD_OPT_STRING, "127.0.0.1:8080",
+     "host:port the HTTP API listens on ([::]:8080 for every IPv6 and IPv4 address)", F(listen)},
+    {"body-max", "OUTDIAL_API_BODY_MAX", OD_OPT_INT, "262144",
+     "largest request body in bytes; larger ones are answered 413", F(body_max)},
+    {"timeout-seconds", "OUTDIAL_API_TIMEOUT_SECONDS", OD_OPT_INT, "10",
+     "a connection idle (or a client silent mid-request) this long is closed", F(timeout_s)},
+    {"max-connections", "OUTDIAL_API_MAX_CONNECTIONS", OD_OPT_INT, "1024",
+     "connections served at once (one thread each); more are refused", F(max_connections)},
+    {"kafka-wait-ms", "OUTDIAL_API_KAFKA_WAIT_MS", OD_OPT_INT, "5000",
+     "longest wait for the broker's acknowledgement before answering 503", F(kafka_wait_ms)},
+    {"db-pool", "OUTDIAL_API_DB_POOL", OD_OPT_INT, "16", "idle database connections kept for reuse",
+     F(db_pool)},
+    {"drain-seconds", "OUTDIAL_API_DRAIN_SECONDS", OD_OPT_INT, "10",
+     "on SIGTERM, how long requests in progress may take to be answered", F(drain_s)},
+    {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
+     F(log_level)},
+    OD_OPT_END,
+};
+#undef F
+
+od_db_t *od_api_db_take(od_api_t *api) {
+    od_db_t *db = NULL;
+    pthread_mutex_lock(&api->db_mu);
+    if (api->nidle) db = api->idle[--api->nidle];
+    pthread_mutex_unlock(&api->db_mu);
+    if (db && !od_db_alive(db) && od_db_reconnect(db) != OD_OK) {
+        od_db_close(db);
+        db = NULL;
+    }
+    if (!db) {
+        char err[512];
+        db = od_db_connect(api->conf->common.pg_dsn, "outdial-api", err, sizeof err);
+        if (!db) od_logkv(OD_LOG_WARN, "database unreachable", "err", err, (const char *)NULL);
+    }
+    return db;
+}
+
+void od_api_db_give(od_api_t *api, od_db_t *db) {
+    if (!db) return;
+    if (od_db_alive(db)) {
+        pthread_mutex_lock(&api->db_mu);
+        if (api->nidle < api->conf->db_pool) {
+            api->idle[api->nidle++] = db;
+            db = NULL;
+        }
+        pthread_mutex_unlock(&api->db_mu);
+    }
+    od_db_close(db);
+}
+
+/* One produced message and the request thread waiting for its report. The
+ * report may come after the waiter gave up: then whoever comes last (the
+ * report) frees it, so the batch always outlives its report. */
+typedef struct {
+    od_kafka_batch_t batch;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int settled, abandoned;
+} waiter_t;
+
+static void waiter_free(waiter_t *w) {
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+static void on_report(void *arg) {
+    waiter_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->settled = 1;
+    if (w->abandoned) {
+        pthread_mutex_unlock(&w->mu);
+        waiter_free(w);
+        return;
+    }
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int od_api_produce(od_api_t *api, const char *key, const char *value) {
+    waiter_t *w = calloc(1, sizeof *w);
+    if (!w) return OD_ERR_NOMEM;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    w->batch.on_report = on_report;
+    w->batch.on_report_arg = w;
+    /* Not locked while producing: with a full queue, od_kafka_produce
+     * serves reports on this thread, this message's own among them. */
+    if (od_kafka_produce(api->producer, api->conf->common.topic_requests, key, strlen(key), value,
+                         strlen(value), NULL, 0, &w->batch) != OD_OK) {
+        waiter_free(w); /* refused at once: no report will come */
+        return OD_ERR_KAFKA;
+    }
+    pthread_mutex_lock(&w->mu);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += api->conf->kafka_wait_ms / 1000;
+    until.tv_nsec += (api->conf->kafka_wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!w->settled)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT) break;
+    if (!w->settled) {
+        w->abandoned = 1; /* its report frees it */
+        pthread_mutex_unlock(&w->mu);
+        return OD_ERR_TIMEOUT;
+    }
+    int rc = w->batch.delivered == 1 ? OD_OK : OD_ERR_KAFKA;
+    if (rc)
+        od_logkv(OD_LOG_WARN, "request not delivered", "err", w->batch.last_error,
+                 (const char *)NULL);
+    pthread_mutex_unlock(&w->mu);
+    waiter_free(w);
+    return rc;
+}
+
+void od_api_recent_add(od_api_t *api, const char *call_id, const char *org_id,
+                       const char *request_id) {
+    pthread_mutex_lock(&api->recent_mu);
+    od_api_recent_t *r = &api->recent[api->recent_next];
+    api->recent_next = (api->recent_next + 1) % OD_API_RECENT;
+    free(r->org_id);
+    free(r->request_id);
+    snprintf(r->call_id, sizeof r->call_id, "%s", call_id);
+    r->org_id = strdup(org_id);
+    r->request_id = strdup(request_id);
+    pthread_mutex_unlock(&api->recent_mu);
+}
+
+int od_api_recent_find(od_api_t *api, const char *call_id, const char *org_id, char *out,
+                       size_t cap) {
+    int rc = -1;
+    pthread_mutex_lock(&api->recent_mu);
+    for (int i = 0; i < OD_API_RECENT && rc; i++) {
+        const od_api_recent_t *r = &api->recent[i];
+        if (r->org_id && !strcmp(r->call_id, call_id) && !strcmp(r->org_id, org_id)) {
+            snprintf(out, cap, "%s", r->request_id);
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&api->recent_mu);
+    return rc;
+}
+
+/* Serves the producer's delivery reports, so that each request thread
+ * only waits on its own waiter. */
+static void *poll_reports(void *arg) {
+    od_api_t *api = arg;
+    while (!api->stopping)
+        od_kafka_producer_wait(api->producer, NULL, 100);
+    return NULL;
+}
+
+int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
+    char err[512];
+    od_api_t *api = calloc(1, sizeof *api);
+    od_httpd_t *server = NULL;
+    int rc = 1, poller = 0;
+    api->conf = conf;
+    pthread_mutex_init(&api->db_mu, NULL);
+    pthread_mutex_init(&api->recent_mu, NULL);
+    api->idle = calloc((size_t)conf->db_pool + 1, sizeof *api->idle);
+    /* Fail at start, not at the first request, if the database is not there. */
+    od_db_t *db = od_api_db_take(api);
+    if (!db) goto out;
+    od_api_db_give(api, db);
+    api->producer = od_kafka_producer_new(conf->common.brokers, "outdial-api",
+                                          conf->common.kafka_extra, err, sizeof err);
+    if (!api->producer) {
+        od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
+        goto out;
+    }
+    if (pthread_create(&api->poller, NULL, poll_reports, api)) goto out;
+    poller = 1;
+    od_httpd_conf_t hc = {
+        .listen = conf->listen,
+        .body_max = (size_t)conf->body_max,
+        .timeout_s = (int)conf->timeout_s,
+        .max_connections = (int)conf->max_connections,
+        .handler = od_api_handle,
+        .ctx = api,
+        .error_content_type = "application/json",
+        .error_body_413 = "{\"error\":\"the request body is larger than the limit\","
+                          "\"code\":\"PAYLOAD_TOO_LARGE\",\"details\":null}",
+    };
+    server = od_httpd_start(&hc, err, sizeof err);
+    if (!server) {
+        od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
+        goto out;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", od_httpd_port(server));
+    od_logkv(OD_LOG_INFO, "listening", "listen", conf->listen, "port", port, "topic",
+             conf->common.topic_requests, (const char *)NULL);
+    while (!*stop) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    od_logkv(OD_LOG_INFO, "stopping: answering the requests in progress", (const char *)NULL);
+    rc = 0;
+out:
+    od_httpd_stop(server, (int)conf->drain_s * 1000);
+    api->stopping = 1;
+    if (poller) pthread_join(api->poller, NULL);
+    /* Settles what is left: waiters given up on are freed by their reports. */
+    od_kafka_producer_destroy(api->producer, 5000);
+    for (int i = 0; i < api->nidle; i++)
+        od_db_close(api->idle[i]);
+    free(api->idle);
+    for (int i = 0; i < OD_API_RECENT; i++) {
+        free(api->recent[i].org_id);
+        free(api->recent[i].request_id);
+    }
+    pthread_mutex_destroy(&api->db_mu);
+    pthread_mutex_destroy(&api->recent_mu);
+    free(api);
+    if (!rc) od_logkv(OD_LOG_INFO, "stopped", (const char *)NULL);
+    return rc;
+}
