@@ -1,4 +1,4 @@
--- outdial schema, version 12: API keys of the HTTP API (outdial-api).
+-- outdial schema, version 11: API keys of the HTTP API (outdial-api).
 -- A key is shown once, when `outdialctl keys create` makes it; only its
 -- SHA-256 (hex) is kept, so a copy of the database gives no usable key.
 -- A key acts for its org only. Revoking keeps the row (who had access,
