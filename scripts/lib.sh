@@ -12,10 +12,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Debian packages the project needs to build, test and run locally (clang and
 # libclang-rt-dev: the libFuzzer harnesses of scripts/fuzz; libmicrohttpd-dev:
 # the HTTP server of lib/httpd; python3-requests: the tests' independent
-# HTTP client).
+# HTTP client; python3-venv: the PyPI test clients of tests/requirements.txt).
 OUTDIAL_APT_PACKAGES=(build-essential cmake ninja-build pkg-config librdkafka-dev libpq-dev
   libjansson-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libsofia-sip-ua-dev postgresql-15 postgresql-client-15
-  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests openssl
+  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests python3-venv openssl
   clang libclang-rt-dev)
 OUTDIAL_APT_JAVA=(openjdk-17-jre-headless maven)
 
@@ -55,6 +55,24 @@ kafka_jars() {
     touch "$dir/.complete"
   fi
   echo "$dir"
+}
+
+# py_clients: prints the python of a virtualenv holding the independent test
+# clients from PyPI that Debian does not package (tests/requirements.txt,
+# pinned), made once under the cache and again when the list changes.
+py_clients() {
+  local venv="$OUTDIAL_CACHE/venv" req="$OUTDIAL_ROOT/tests/requirements.txt" sum
+  sum=$(sha256sum "$req" | cut -c1-16)
+  if [ "$(cat "$venv/.req" 2>/dev/null)" != "$sum" ]; then
+    install_packages python3-venv
+    say "installing the PyPI test clients (tests/requirements.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2 || die "python3 -m venv failed"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2 ||
+      die "pip install -r tests/requirements.txt failed (is PyPI reachable?)"
+    echo "$sum" > "$venv/.req"
+  fi
+  echo "$venv/bin/python"
 }
 
 # wait_until SECONDS CMD...: retries CMD every 0.2 s; fails after SECONDS.

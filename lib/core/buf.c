@@ -125,15 +125,52 @@ void od_buf_printf(od_buf_t *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
-void od_buf_base64url(od_buf_t *b, const void *s, size_t n) {
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/* The two alphabets of RFC 4648: they differ in their last two digits. */
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void base64(od_buf_t *b, const void *s, size_t n, int url) {
+    const char *a = url ? B64URL : B64;
     const unsigned char *p = s;
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
                      (i + 2 < n ? p[i + 2] : 0);
         od_buf_putc(b, a[v >> 18 & 63]);
         od_buf_putc(b, a[v >> 12 & 63]);
-        if (i + 1 < n) od_buf_putc(b, a[v >> 6 & 63]);
-        if (i + 2 < n) od_buf_putc(b, a[v & 63]);
+        if (i + 1 < n)
+            od_buf_putc(b, a[v >> 6 & 63]);
+        else if (!url)
+            od_buf_putc(b, '=');
+        if (i + 2 < n)
+            od_buf_putc(b, a[v & 63]);
+        else if (!url)
+            od_buf_putc(b, '=');
     }
+}
+
+void od_buf_base64url(od_buf_t *b, const void *s, size_t n) { base64(b, s, n, 1); }
+void od_buf_base64(od_buf_t *b, const void *s, size_t n) { base64(b, s, n, 0); }
+
+long od_base64_decode(const char *s, int url, unsigned char *out, size_t cap) {
+    const char *a = url ? B64URL : B64;
+    size_t len = strlen(s), pad = 0;
+    while (!url && pad < 2 && len > 0 && s[len - 1] == '=')
+        len--, pad++;
+    if (pad && (len + pad) % 4) return -1; /* padding only to a whole quantum */
+    size_t n = 0;
+    unsigned v = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *d = s[i] ? strchr(a, s[i]) : NULL;
+        if (!d) return -1;
+        v = v << 6 | (unsigned)(d - a);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= cap) return -1;
+            out[n++] = (unsigned char)(v >> bits);
+        }
+    }
+    if (bits >= 6 || (v & ((1u << bits) - 1))) return -1;
+    return (long)n;
 }

@@ -32,6 +32,15 @@ void od_buf_json_str(od_buf_t *b, const char *s);
 
 /* Appends the n bytes at s in base64url (RFC 4648 section 5), unpadded. */
 void od_buf_base64url(od_buf_t *b, const void *s, size_t n);
+/* Appends the n bytes at s in base64 (RFC 4648 section 4), padded. */
+void od_buf_base64(od_buf_t *b, const void *s, size_t n);
+
+/* Decodes base64 into out: url 1, base64url unpadded (what
+ * od_buf_base64url writes); url 0, the standard alphabet with its '='
+ * padding or without. Only the canonical spelling is read (no other
+ * characters, no unused bits set), so no two texts decode to the same
+ * bytes. Returns the byte count, or -1. */
+long od_base64_decode(const char *s, int url, unsigned char *out, size_t cap);
 
 /* Appends printf-formatted text. */
 void od_buf_printf(od_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -100,36 +100,6 @@ int od_seal_key_load(od_seal_key_t *key, const char *path, char *err, size_t err
     return 0;
 }
 
-static int b64val(int c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
-
-/* base64url (unpadded) into out; returns the byte count or -1. Only the
- * one spelling od_seal writes is read: a dangling sixth-bit group or
- * unused low bits that are not zero are refused, so that no other text
- * opens to the same bytes (crypto.h: any change is refused). */
-static long b64url_decode(const char *s, unsigned char *out, size_t cap) {
-    size_t n = 0;
-    unsigned v = 0;
-    int bits = 0;
-    for (; *s; s++) {
-        int d = b64val((unsigned char)*s);
-        if (d < 0) return -1;
-        v = v << 6 | (unsigned)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n >= cap) return -1;
-            out[n++] = (unsigned char)(v >> bits);
-        }
-    }
-    if (bits >= 6 || (v & ((1u << bits) - 1))) return -1;
-    return (long)n;
-}
-
 char *od_seal(const od_seal_key_t *key, const char *plain) {
     if (!key->set) return NULL;
     size_t len = strlen(plain);
@@ -159,7 +129,8 @@ char *od_unseal(const od_seal_key_t *key, const char *sealed) {
     const char *b64 = sealed + strlen(PREFIX);
     size_t cap = strlen(b64) * 3 / 4 + 3;
     unsigned char *raw = malloc(cap);
-    long got = raw ? b64url_decode(b64, raw, cap) : -1;
+    long got =
+        raw ? od_base64_decode(b64, 1, raw, cap) /* canonical only: no other text opens */ : -1;
     if (got < NONCE_LEN + TAG_LEN) {
         free(raw);
         return NULL;

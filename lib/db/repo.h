@@ -188,6 +188,7 @@ typedef struct {
     long long id;
     const char *url, *event_id, *body, *secret, *org_id;
     int attempts;
+    const char *secret_previous; /* "" if none; signed with too while rotating */
 } od_webhook_row_t;
 
 /* Claims up to max due deliveries (each the first undelivered event of its

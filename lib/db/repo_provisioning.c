@@ -227,7 +227,7 @@ static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long 
     const char *id = str(org, "id"), *grant;
     int grant_given = field(org, "balance_millicents", "0", buf, sizeof buf, &grant);
     if (grant_given && check_grant(db, path, id, grant, e, en)) return -1;
-    col_t c[7] = {
+    col_t c[8] = {
         {"id", id, 0, NULL, 0},
         {"plan", str(org, "plan"), 1, NULL, 0},
         {"max_concurrent", NULL, 0, NULL, 0},
@@ -235,10 +235,12 @@ static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long 
         {"balance_millicents", grant, grant_given,
          "orgs.balance_millicents + EXCLUDED.granted_millicents - orgs.granted_millicents", 1},
         {"webhook_url", NULL, 0, NULL, 0},
-        {"webhook_secret", NULL, 0, NULL, 0}};
+        {"webhook_secret", NULL, 0, NULL, 0},
+        {"webhook_secret_previous", NULL, 0, NULL, 0}};
     c[2].given = field(org, "max_concurrent", NULL, maxc, sizeof maxc, &c[2].val);
     c[5].given = field(org, "webhook_url", NULL, NULL, 0, &c[5].val);
     c[6].given = field(org, "webhook_secret", NULL, NULL, 0, &c[6].val);
+    c[7].given = field(org, "webhook_secret_previous", NULL, NULL, 0, &c[7].val);
     const char *pid[] = {id, grant};
     long n = 0;
     if (grant_given && (n = run(db, path,
@@ -247,7 +249,7 @@ static int apply_org_row(od_db_t *db, const char *path, const json_t *org, long 
                                 " WHERE id = $1 AND granted_millicents <> $2::bigint",
                                 2, pid, e, en)) < 0)
         return -1;
-    n = upsert(db, path, "orgs", "id", c, 7, "updated_at = now()", NULL, e, en);
+    n = upsert(db, path, "orgs", "id", c, 8, "updated_at = now()", NULL, e, en);
     if (n < 0) {
         if (strstr(e, "balance_millicents_check"))
             snprintf(e, en,

@@ -14,9 +14,12 @@ int od_repo_webhook_claim(od_db_t *db, int max, int per_org, const char *busy, i
     snprintf(po, sizeof po, "%d", per_org);
     snprintf(l, sizeof l, "%d", lease_s);
     PGresult *r = od_db__query(db,
-                               "SELECT id, url, attempts, event_id, body, coalesce(secret, ''),"
-                               " org_id FROM od_webhook_claim($1::integer, $2::integer,"
-                               " $3::text[], make_interval(secs => $4::integer))",
+                               "SELECT c.id, c.url, c.attempts, c.event_id, c.body,"
+                               " coalesce(c.secret, ''), c.org_id,"
+                               " coalesce(o.webhook_secret_previous, '')"
+                               " FROM od_webhook_claim($1::integer, $2::integer, $3::text[],"
+                               " make_interval(secs => $4::integer)) c"
+                               " LEFT JOIN orgs o ON o.id = c.org_id",
                                4, p, &rc);
     if (!r) return rc;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -26,7 +29,8 @@ int od_repo_webhook_claim(od_db_t *db, int max, int per_org, const char *busy, i
                                 PQgetvalue(r, i, 4),
                                 PQgetvalue(r, i, 5),
                                 PQgetvalue(r, i, 6),
-                                atoi(PQgetvalue(r, i, 2))};
+                                atoi(PQgetvalue(r, i, 2)),
+                                PQgetvalue(r, i, 7)};
         fn(&row, ctx);
     }
     PQclear(r);

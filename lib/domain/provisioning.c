@@ -3,6 +3,7 @@
 #include "domain/provisioning.h"
 #include "core/utf8.h"
 #include "domain/e164.h"
+#include "webhook/sign.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -238,21 +239,32 @@ static int in_trunks(const json_t *trunks, const char *id) {
 
 static int check_org(perr_t *e, const char *p, const json_t *org, const json_t *trunks,
                      int (*trunk_exists)(const char *, void *), void *ctx) {
-    static const char *const keys[] = {
-        "id",          "plan",           "max_concurrent", "balance_millicents",
-        "webhook_url", "webhook_secret", "numbers",        "agents",
-        NULL};
+    static const char *const keys[] = {"id",
+                                       "plan",
+                                       "max_concurrent",
+                                       "balance_millicents",
+                                       "webhook_url",
+                                       "webhook_secret",
+                                       "webhook_secret_previous",
+                                       "numbers",
+                                       "agents",
+                                       NULL};
     static const char *const nkeys[] = {"e164", "trunk", "outbound_enabled", NULL};
     static const char *const akeys[] = {
         "id",        "sip_uri",  "default_from", "max_duration_seconds",
         "transport", "username", "password",     NULL};
-    const char *id, *plan, *url, *s;
+    const char *id, *plan, *url, *s = NULL, *prev = NULL;
     if (only_keys(e, p, org, keys) || id_field(e, p, org, "id", &id) ||
         str_field(e, p, org, "plan", REQUIRED, &plan) ||
         int_field(e, p, org, "max_concurrent", NULLABLE, 0, 1000000) ||
         str_field(e, p, org, "webhook_url", NULLABLE, &url) ||
-        str_field(e, p, org, "webhook_secret", NULLABLE, &s))
+        str_field(e, p, org, "webhook_secret", NULLABLE, &s) ||
+        str_field(e, p, org, "webhook_secret_previous", NULLABLE, &prev))
         return -1;
+    const char *why = s ? od_webhook_secret_problem(s) : NULL;
+    if (why) return bad(e, p, "webhook_secret %s", why);
+    why = prev ? od_webhook_secret_problem(prev) : NULL;
+    if (why) return bad(e, p, "webhook_secret_previous %s", why);
     /* The grant is a running total: null would not say what it becomes. */
     char sub[128];
     snprintf(sub, sizeof sub, "%s.balance_millicents", p);

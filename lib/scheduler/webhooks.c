@@ -107,16 +107,19 @@ static void on_done(void *ctx, const od_http_result_t *r, void *arg) {
 
 static void send_one(const od_webhook_row_t *w, void *arg) {
     loop_t *l = arg;
-    char sig[160], sig_h[200], id_h[80];
-    const char *headers[3] = {"Content-Type: application/json", id_h, sig_h};
-    int nh = 2;
+    char id_h[80], wid_h[80], ts_h[48];
+    od_buf_t sig_h = {0};
+    int64_t t = od_clock_now_ms() / 1000;
     snprintf(id_h, sizeof id_h, "Outdial-Event-Id: %s", w->event_id);
-    if (*w->secret) {
-        od_webhook_signature(w->secret, od_clock_now_ms() / 1000, w->body, strlen(w->body), sig,
-                             sizeof sig);
-        snprintf(sig_h, sizeof sig_h, "Outdial-Signature: %s", sig);
-        nh = 3;
-    }
+    snprintf(wid_h, sizeof wid_h, "webhook-id: %s", w->event_id);
+    snprintf(ts_h, sizeof ts_h, "webhook-timestamp: %lld", (long long)t);
+    od_buf_puts(&sig_h, "webhook-signature: ");
+    const char *secrets[] = {w->secret, w->secret_previous};
+    int signed_ =
+        od_webhook_signature(secrets, 2, w->event_id, t, w->body, strlen(w->body), &sig_h) > 0;
+    /* an org without a webhook_secret gets unsigned requests */
+    const char *headers[5] = {"Content-Type: application/json", id_h, wid_h, ts_h, sig_h.data};
+    int nh = signed_ ? 5 : 4;
     sent_t *s = calloc(1, sizeof *s);
     if (!s) abort();
     s->id = w->id;
@@ -124,7 +127,9 @@ static void send_one(const od_webhook_row_t *w, void *arg) {
     snprintf(s->org, sizeof s->org, "%s", w->org_id);
     l->inflight++;
     busy_of(l, w->org_id)->n++;
-    if (od_http_post(l->http, w->url, headers, nh, w->body, strlen(w->body), s)) {
+    int rc = od_http_post(l->http, w->url, headers, nh, w->body, strlen(w->body), s);
+    od_buf_free(&sig_h); /* the headers are copied */
+    if (rc) {
         od_http_result_t r = {0, 0, 0, "could not start the request"};
         on_done(s, &r, l); /* retried like a request that got no answer */
     }

@@ -27,6 +27,13 @@ export OUTDIAL_LOG_LEVEL=${OUTDIAL_LOG_LEVEL:-info}
 
 sql() { psql "$OUTDIAL_PG_DSN" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 
+# py_clients: the python of the virtualenv with the PyPI test clients
+# (scripts/lib.sh; OUTDIAL_PY when scripts/test has made it already).
+py_clients() {
+  [ -n "${OUTDIAL_PY:-}" ] && { echo "$OUTDIAL_PY"; return; }
+  bash -c '. "$1/scripts/lib.sh" && py_clients' _ "$OUTDIAL_ROOT"
+}
+
 t_cleanup() {
   disown -a 2>/dev/null || true # no "Killed" notices for the processes stopped below
   for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done

@@ -1,16 +1,21 @@
 # Webhooks against a local receiver that fails, stalls, refuses and is
-# slow: every event delivered, in order per call, signed (the receiver
-# verifies, and so does the openssl CLI as docs/webhooks.md shows), retries
+# slow: every event delivered, in order per call, signed per the Standard
+# Webhooks spec (verified by the reference library, standardwebhooks from
+# PyPI, across a secret rotation, and by the openssl CLI as
+# docs/webhooks.md shows), retries
 # with backoff, 4xx final, the call's delivery status, a slow endpoint not
 # delaying another org, and private destinations refused unless allowed.
 . "$(dirname "$0")/lib.sh"
 PORT=$((SIP_BASE + 3))
+# the spec's form of secret: "whsec_" and base64 of 32 (and 24) bytes
+NEW=whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=
+OLD=whsec_ZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8
 cat > "$T_DIR/prov.json" <<EOF
 {"trunks": [{"id": "t", "proxy": "sip:127.0.0.1:5090", "cps": 1000, "max_concurrent": 1000}],
  "rates": [{"prefix": "+1", "millicents_per_minute": 1200, "increment_seconds": 6}],
  "orgs": [
   {"id": "hooks", "plan": "enterprise", "balance_millicents": 100000000,
-   "webhook_url": "http://127.0.0.1:$PORT/ok", "webhook_secret": "s3cret",
+   "webhook_url": "http://127.0.0.1:$PORT/ok", "webhook_secret": "$NEW", "webhook_secret_previous": "$OLD",
    "numbers": [{"e164": "+15550000001", "trunk": "t"}],
    "agents": [{"id": "a", "sip_uri": "sip:a@127.0.0.1", "default_from": "+15550000001"}]},
   {"id": "slowco", "plan": "enterprise", "balance_millicents": 100000000,
@@ -24,7 +29,7 @@ cat > "$T_DIR/prov.json" <<EOF
 EOF
 t_setup_db "$T_DIR/prov.json"
 mkdir -p "$T_DIR/bodies"
-"$OUTDIAL_BIN/webhook_receiver" --port "$PORT" --secret s3cret --dir "$T_DIR/bodies" \
+"$OUTDIAL_BIN/webhook_receiver" --port "$PORT" --secret "$NEW" --dir "$T_DIR/bodies" \
   > "$T_DIR/hooks.out" 2> "$T_DIR/receiver.log" &
 T_PIDS+=("$!")
 export OUTDIAL_WEBHOOK_ALLOW_PRIVATE=true OUTDIAL_WEBHOOK_TIMEOUT_MS=1000
@@ -50,11 +55,24 @@ lines() { awk -v c="$(sql "SELECT call_id FROM calls WHERE request_id='$1'")" '$
 check "in order, one attempt each" "$(lines w-ok | awk '{printf "%s%s", s, $5; s=","}')" "1,2,3,4,5,6"
 check "signed, and the receiver verified every signature" "$(lines w-ok | grep -vc 'sig=ok' || true)" 0
 
+# --- the Standard Webhooks reference library verifies them, with both secrets --
+# (a rotation under way: webhook_secret_previous is set)
+PY=$(py_clients)
+mkdir -p "$T_DIR/okcall"
+for ev in $(lines w-ok | awk '{print $3}'); do cp "$T_DIR/bodies/$ev".* "$T_DIR/okcall/"; done
+check "standardwebhooks verifies every event with the new and the previous secret (events, signatures each)" \
+  "$("$PY" "$OUTDIAL_ROOT/tests/tools/verify_webhooks.py" "$T_DIR/okcall" "$NEW" "$OLD")" "6 2-2"
+
 # --- the openssl CLI verifies it, as docs/webhooks.md shows -----------------
 ev=$(lines w-ok | awk 'NR == 1 {print $3}')
-sig=$(cat "$T_DIR/bodies/$ev.sig"); t=${sig#t=}; t=${t%%,*}; v1=${sig#*v1=}
-mine=$({ printf '%s.' "$t"; cat "$T_DIR/bodies/$ev.json"; } | openssl dgst -sha256 -hmac s3cret -r | cut -d' ' -f1)
-check "HMAC-SHA256 over \"<t>.<body>\" with the org's secret" "$mine" "$v1"
+hdr() { sed -n "s/^$1: //p" "$T_DIR/bodies/$ev.hdr"; }
+id=$(hdr webhook-id) t=$(hdr webhook-timestamp)
+key=$(printf '%s' "${NEW#whsec_}" | base64 -d | od -An -tx1 | tr -d ' \n')
+mine=$({ printf '%s.%s.' "$id" "$t"; cat "$T_DIR/bodies/$ev.json"; } |
+  openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | base64)
+check "HMAC-SHA256 over \"<id>.<timestamp>.<body>\" with the org's secret, first of the signatures" \
+  "$(hdr webhook-signature | cut -d' ' -f1)" "v1,$mine"
+check "webhook-id is the event_id" "$id" "$ev"
 check "timestamp is now" "$(( ${t:-0} > $(date +%s) - 120 ))" 1
 
 # --- fails twice, then recovers: retried with backoff, still in order -------
@@ -105,6 +123,20 @@ late=$(sql "SELECT round(max(extract(epoch FROM d.finished_at - e.occurred_at)):
 conns=$(lines w-late | awk '{print $9}' | sort -u | wc -l)
 check "connections kept alive: w-late's 6 events used $conns connection(s)" "$((conns < 6))" 1
 check "another org's events arrived within 1.5 s of their commit (worst: $late s)" "$(echo "$late < 1.5" | bc)" 1
+
+# --- the rotation ends: the previous secret is dropped, one signature again -------
+sed -e 's/, "webhook_secret_previous": "[^"]*"/, "webhook_secret_previous": null/' "$T_DIR/prov.json" >"$T_DIR/prov2.json"
+outdialctl apply "$T_DIR/prov2.json" >/dev/null || not_ok "apply without the previous secret"
+req hooks w-rotated +15551110011 | outdialctl submit - >/dev/null
+wait_for 30 "SELECT w.status FROM call_webhooks w JOIN calls c USING (call_id) WHERE c.request_id = 'w-rotated'" delivered ||
+  not_ok "w-rotated delivered"
+mkdir -p "$T_DIR/rotated"
+for ev in $(lines w-rotated | awk '{print $3}'); do cp "$T_DIR/bodies/$ev".* "$T_DIR/rotated/"; done
+check "after the rotation: verified with the new secret, one signature each" \
+  "$("$PY" "$OUTDIAL_ROOT/tests/tools/verify_webhooks.py" "$T_DIR/rotated" "$NEW")" "6 1-1"
+"$PY" "$OUTDIAL_ROOT/tests/tools/verify_webhooks.py" "$T_DIR/rotated" "$OLD" >/dev/null 2>&1 &&
+  not_ok "after the rotation: the previous secret still verifies" ||
+  ok "after the rotation: the previous secret no longer verifies"
 
 # --- private destinations are refused unless allowed --------------------------------
 kill -TERM "$SCHED"; wait "$SCHED" 2>/dev/null || true

@@ -1,6 +1,7 @@
 /* webhook_receiver: a local webhook endpoint for tests and the demo. It
- * listens on 127.0.0.1:PORT, verifies each POST's Outdial-Signature with
- * the secret (the same check docs/webhooks.md describes), keeps
+ * listens on 127.0.0.1:PORT, verifies each POST's Standard Webhooks
+ * signature (webhook-id, webhook-timestamp, webhook-signature) with the
+ * secret: one of the header's signatures must be the secret's. It keeps
  * connections alive, and answers by path:
  *   /ok     200
  *   /flaky  503 to the first two attempts of each event, then 200
@@ -12,8 +13,9 @@
  *           (logged with status 0 when the request has been read)
  * One line per request on stdout:
  *   <unix ms> <path> <event_id> <call_id> <seq> <type> sig=<ok|bad|none> <status> conn=<n>
- * and each body is saved as DIR/<event_id>.json with its Outdial-Signature
- * value in DIR/<event_id>.sig when --dir is given. */
+ * and each body is saved as DIR/<event_id>.json with its three webhook-*
+ * headers, as received, in DIR/<event_id>.hdr when --dir is given (for
+ * verifiers of their own: the openssl CLI, Python's standardwebhooks). */
 #define _GNU_SOURCE /* memmem */
 #include "webhook/sign.h"
 
@@ -60,6 +62,7 @@ static const char *header(const char *head, const char *name, char *out, size_t 
     for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n"))
         if (!strncasecmp(p + 2, name, n) && p[2 + n] == ':') {
             const char *v = p + 3 + n, *e = strstr(v, "\r\n");
+            if (!e) e = v + strlen(v); /* the last line: the blank line's CR is a NUL */
             while (*v == ' ')
                 v++;
             snprintf(out, cap, "%.*s", (int)(e - v), v);
@@ -68,14 +71,31 @@ static const char *header(const char *head, const char *name, char *out, size_t 
     return NULL;
 }
 
-static void save(const char *id, const char *sig, const char *body, size_t len) {
+static void save(const char *id, const char *hdr, const char *body, size_t len) {
     char path[512];
     if (!dir) return;
     snprintf(path, sizeof path, "%s/%s.json", dir, id);
     FILE *f = fopen(path, "w");
     if (f) fwrite(body, 1, len, f), fclose(f);
-    snprintf(path, sizeof path, "%s/%s.sig", dir, id);
-    if ((f = fopen(path, "w"))) fputs(sig, f), fclose(f);
+    snprintf(path, sizeof path, "%s/%s.hdr", dir, id);
+    if ((f = fopen(path, "w"))) fputs(hdr, f), fclose(f);
+}
+
+/* "ok" if one of the space-separated signatures in sig is the one the
+ * secret makes for (wid, t, body); "bad" otherwise. */
+static const char *verify(const char *wid, const char *ts, const char *sig, const char *body,
+                          size_t len) {
+    const char *secrets[] = {secret};
+    od_buf_t want = {0};
+    od_webhook_signature(secrets, 1, wid, atoll(ts), body, len, &want);
+    const char *v = "bad";
+    for (const char *p = sig; want.len && (p = strstr(p, want.data)); p++)
+        if ((p == sig || p[-1] == ' ') && (p[want.len] == ' ' || !p[want.len])) {
+            v = "ok";
+            break;
+        }
+    od_buf_free(&want);
+    return v;
 }
 
 static void *serve(void *arg) {
@@ -93,7 +113,7 @@ static void *serve(void *arg) {
             have += (size_t)r;
         }
         *end = 0;
-        char path[256] = "", cl[32] = "0", sig[256] = "";
+        char path[256] = "", cl[32] = "0", sig[512] = "", wid[128] = "", ts[32] = "", hdr[800] = "";
         sscanf(buf, "%*s %255s", path);
         size_t len = (size_t)atol(header(buf, "Content-Length", cl, sizeof cl) ? cl : "0");
         size_t body_at = (size_t)(end - buf) + 4;
@@ -105,12 +125,12 @@ static void *serve(void *arg) {
         }
         char *body = buf + body_at;
         const char *verdict = "none";
-        if (header(buf, "Outdial-Signature", sig, sizeof sig)) {
-            char want[160];
-            long long t = atoll(sig + 2);
-            od_webhook_signature(secret, t, body, len, want, sizeof want);
-            verdict = strcmp(want, sig) ? "bad" : "ok";
-        }
+        header(buf, "webhook-id", wid, sizeof wid);
+        header(buf, "webhook-timestamp", ts, sizeof ts);
+        if (header(buf, "webhook-signature", sig, sizeof sig))
+            verdict = verify(wid, ts, sig, body, len);
+        snprintf(hdr, sizeof hdr, "webhook-id: %s\nwebhook-timestamp: %s\nwebhook-signature: %s\n",
+                 wid, ts, sig);
         json_t *ev = json_loadb(body, len, 0, NULL);
         const char *id = json_string_value(json_object_get(ev, "event_id"));
         const char *call = json_string_value(json_object_get(ev, "call_id"));
@@ -118,7 +138,7 @@ static void *serve(void *arg) {
         int seq = (int)json_integer_value(json_object_get(ev, "seq"));
         pthread_mutex_lock(&mu);
         int n = attempts_of(id ? id : "-");
-        if (id) save(id, sig, body, len);
+        if (id) save(id, hdr, body, len);
         pthread_mutex_unlock(&mu);
         if (!strcmp(path, "/hang")) {
             pthread_mutex_lock(&mu);
