@@ -19,7 +19,7 @@ typedef struct {
 static const od_opt_t opts[] = {
     {"topics", "OUTDIAL_DEVBROKER_TOPICS", OD_OPT_STRING, "calls.requests,calls.events",
      "topics to create, comma-separated", offsetof(conf_t, topics)},
-    {"partitions", "OUTDIAL_TOPIC_PARTITIONS", OD_OPT_INT, "12", "partitions per topic",
+    {"partitions", "OUTDIAL_TOPIC_PARTITIONS", OD_OPT_INT, "10", "partitions per topic",
      offsetof(conf_t, partitions)},
     OD_OPT_END,
 };

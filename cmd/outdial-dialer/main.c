@@ -10,7 +10,7 @@ static volatile sig_atomic_t stop;
 
 int main(int argc, char **argv) {
     od_dialer_conf_t conf = {0};
-    const od_opt_t *tables[] = {od_common_opts, od_dialer_opts, NULL};
+    const od_opt_t *tables[] = {od_dialer_common_opts, od_dialer_opts, NULL};
     char err[512], *pos[1], id[300];
     int npos;
     int rc = od_config_parse(tables, &conf, argc, argv, pos, 0, &npos, err, sizeof err);

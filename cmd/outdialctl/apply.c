@@ -4,15 +4,22 @@
 #include "db/db.h"
 #include "db/repo.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 int od_ctl_apply(const od_ctl_conf_t *c, int argc, char **argv) {
     char err[1024];
     if (argc != 1) return od_ctl_fail(2, "usage: outdialctl apply FILE.json");
     json_error_t jerr;
-    json_t *doc = json_load_file(argv[0], JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc) return od_ctl_fail(1, "%s:%d:%d: %s", argv[0], jerr.line, jerr.column, jerr.text);
+    FILE *f = fopen(argv[0], "r");
+    if (!f) return od_ctl_fail(1, "%s: cannot open: %s", argv[0], strerror(errno));
+    json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
+    if (!doc)
+        return od_ctl_fail(1, "%s:%d:%d: not valid JSON: %s", argv[0], jerr.line, jerr.column,
+                           jerr.text);
     od_db_t *db = od_db_connect(c->common.pg_dsn, "outdialctl", err, sizeof err);
     if (!db) {
         json_decref(doc);

@@ -9,7 +9,9 @@
 #include "db/db.h"
 #include "db/repo.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv) {
@@ -19,24 +21,40 @@ int od_ctl_audit(const od_ctl_conf_t *c, int argc, char **argv) {
     if (!db) return od_ctl_fail(1, "%s", err);
     int n, failed = 0;
     const od_audit_check_t *checks = od_audit_checks(&n);
+    json_t *out = json_array();
     for (int i = 0; i < n; i++) {
         long bad = 0;
         if (i == n - 1 && !c->final) break;
         if (od_repo_audit_run(db, &checks[i], &bad, sample, sizeof sample)) {
             int rc = od_ctl_fail(1, "%s: %s", checks[i].name, od_db_error(db));
             od_db_close(db);
+            json_decref(out);
             return rc;
         }
+        char shown[304] = "";
         if (bad) {
             failed++;
-            char shown[304];
             od_utf8_clip(shown, sizeof shown, sample, strlen(sample), 0);
-            printf("FAIL  %s: %ld (%s)\n", checks[i].name, bad, shown);
-        } else {
-            printf("ok    %s\n", checks[i].name);
         }
+        if (c->json)
+            json_array_append_new(out, json_pack("{s:s, s:b, s:I, s:s?}", "check", checks[i].name,
+                                                 "ok", !bad, "violations", (json_int_t)bad,
+                                                 "sample", bad ? shown : NULL));
+        else if (bad)
+            printf("FAIL  %s: %ld (%s)\n", checks[i].name, bad, shown);
+        else
+            printf("ok    %s\n", checks[i].name);
     }
     od_db_close(db);
+    if (c->json) {
+        json_t *doc = json_pack("{s:b, s:o}", "ok", !failed, "checks", out);
+        char *text = json_dumps(doc, JSON_COMPACT);
+        puts(text);
+        free(text);
+        json_decref(doc);
+    } else {
+        json_decref(out);
+    }
     if (failed) return od_ctl_fail(1, "%d check%s failed", failed, failed == 1 ? "" : "s");
     return 0;
 }

@@ -9,7 +9,8 @@
 
 #define F(x) offsetof(od_ctl_conf_t, x)
 static const od_opt_t ctl_opts[] = {
-    {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "warn", "debug, info, warn or error",
+    {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "error",
+     "debug, info, warn or error (what each command says for itself is always shown)",
      F(log_level)},
     OD_OPT_END,
 };
@@ -36,7 +37,8 @@ static const od_opt_t submit_opts[] = {
     OD_OPT_END,
 };
 static const od_opt_t watch_opts[] = {
-    {"json", NULL, OD_OPT_BOOL, NULL, "watch/show/stats/keys list: print JSON", F(json)},
+    {"json", NULL, OD_OPT_BOOL, NULL, "migrate/submit/watch/show/audit/stats/keys list: print JSON",
+     F(json)},
     {"from-beginning", NULL, OD_OPT_BOOL, NULL, "watch: start at the oldest event",
      F(from_beginning)},
     {"count", NULL, OD_OPT_INT, "0", "watch: exit after this many events (0: never)", F(count)},
@@ -72,8 +74,9 @@ static const char usage[] =
     "  keys create --org ORG [--name N]\n"
     "                           a new API key of ORG for outdial-api, printed once\n"
     "  keys list [--org ORG]    the keys (never the keys themselves); --json for JSON\n"
-    "  keys revoke KEY_ID       the key stops working at once\n\n"
-    "options (each also an environment variable):\n";
+    "  keys revoke KEY_ID       the key stops working at once\n"
+    "  help                     this text and every option (also --help)\n"
+    "  --version                the version\n";
 
 int od_ctl_fail(int code, const char *fmt, ...) {
     va_list ap;
@@ -83,6 +86,13 @@ int od_ctl_fail(int code, const char *fmt, ...) {
     fputc('\n', stderr);
     va_end(ap);
     return code;
+}
+
+static int help(const od_opt_t *const *tables) {
+    fputs(usage, stdout);
+    fputs("\noptions (each also an environment variable):\n", stdout);
+    od_config_usage(stdout, tables);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -96,21 +106,19 @@ int main(int argc, char **argv) {
     const od_opt_t *tables[] = {od_common_opts, ctl_opts, submit_opts, watch_opts, NULL};
     char err[512], *pos[8];
     int npos;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            od_config_usage(stdout, tables);
-            return 0;
-        }
-    }
-    if (od_config_parse(tables, &conf, argc, argv, pos, 8, &npos, err, sizeof err))
-        return od_ctl_fail(2, "%s", err);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return help(tables);
+    int rc = od_config_parse(tables, &conf, argc, argv, pos, 8, &npos, err, sizeof err);
+    if (rc == 1) return 0; /* --version */
+    if (rc) return od_ctl_fail(2, "%s", err);
     if (od_log_set_level(conf.log_level)) return od_ctl_fail(2, "--log-level: unknown level");
     od_log_set_component("outdialctl");
     if (npos == 0) {
         fputs(usage, stderr);
+        fputs("\noutdialctl: no command given (options: outdialctl --help)\n", stderr);
         return 2;
     }
+    if (!strcmp(pos[0], "help")) return help(tables);
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(pos[0], cmds[i].name)) return cmds[i].fn(&conf, npos - 1, pos + 1);
     return od_ctl_fail(2, "unknown command \"%s\" (see --help)", pos[0]);

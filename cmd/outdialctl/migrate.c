@@ -14,7 +14,10 @@ int od_ctl_migrate(const od_ctl_conf_t *c, int argc, char **argv) {
     int version = rc ? 0 : od_db_schema_version(db);
     od_db_close(db);
     if (rc) return od_ctl_fail(1, "%s", err);
-    printf("schema at version %d (%d migration%s applied now)\n", version, applied,
-           applied == 1 ? "" : "s");
+    if (c->json)
+        printf("{\"version\":%d,\"applied\":%d}\n", version, applied);
+    else
+        printf("schema at version %d (%d migration%s applied now)\n", version, applied,
+               applied == 1 ? "" : "s");
     return 0;
 }

@@ -157,7 +157,20 @@ int od_ctl_stats(const od_ctl_conf_t *c, int argc, char **argv) {
     if (c->until && parse_time("until", c->until, until, sizeof until)) return 2;
     od_db_t *db = od_db_connect(c->common.pg_dsn, "outdialctl", err, sizeof err);
     if (!db) return od_ctl_fail(1, "%s", err);
-    json_t *st = NULL;
+    json_t *st = NULL, *org = NULL;
+    if (c->org) { /* an org that does not exist is a mistake, not an empty table */
+        if (od_repo_provisioning_load_org(db, c->org, &org)) {
+            int rc = od_ctl_fail(1, "stats: %s", od_db_error(db));
+            od_db_close(db);
+            return rc;
+        }
+        int known = json_object_size(json_object_get(org, "orgs")) > 0;
+        json_decref(org);
+        if (!known) {
+            od_db_close(db);
+            return od_ctl_fail(1, "stats: no org \"%s\"", c->org);
+        }
+    }
     if (od_repo_stats(db, c->org, c->since ? since : NULL, c->until ? until : NULL, &st)) {
         int rc = od_ctl_fail(1, "stats: %s", od_db_error(db));
         od_db_close(db);

@@ -171,7 +171,16 @@ int od_ctl_submit(const od_ctl_conf_t *c, int argc, char **argv) {
     od_kafka_producer_destroy(s.p, 5000);
     if (in && in != stdin) fclose(in);
     long lost = s.batch.failed + s.batch.pending + s.refused;
-    if (one) {
+    if (c->json) {
+        json_t *doc = json_pack("{s:I, s:I, s:s?}", "delivered", (json_int_t)s.batch.delivered,
+                                "not_delivered", (json_int_t)(lost + (rc ? 1 : 0)), "request_id",
+                                one ? json_string_value(json_object_get(one, "request_id")) : NULL);
+        char *text = json_dumps(doc, JSON_COMPACT);
+        puts(text);
+        free(text);
+        json_decref(doc);
+        json_decref(one);
+    } else if (one) {
         if (!lost && !rc)
             printf("submitted request_id=%s\n",
                    json_string_value(json_object_get(one, "request_id")));

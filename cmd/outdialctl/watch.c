@@ -30,6 +30,8 @@ static void print_row(json_t *e) {
     fflush(stdout);
 }
 
+#define WATCH_BROKERS_DOWN_MS 5000
+
 int od_ctl_watch(const od_ctl_conf_t *c, int argc, char **argv) {
     char err[512];
     if (argc) return od_ctl_fail(2, "watch takes no arguments");
@@ -46,10 +48,20 @@ int od_ctl_watch(const od_ctl_conf_t *c, int argc, char **argv) {
         printf("%-12s %-36s %-12s %-16s %-11s %3s %-22s %s\n", "TIME", "CALL_ID", "ORG", "TO",
                "STATUS", "SEQ", "ERROR", "SIP");
     long seen = 0;
-    int64_t idle_since = od_clock_mono_ms();
+    int64_t idle_since = od_clock_mono_ms(), down_since = 0;
     od_kafka_msg_t msgs[256];
     while (!stop && (!c->count || seen < c->count)) {
         int n = od_kafka_consumer_poll_batch(k, msgs, 256, 200, 10);
+        /* no broker for this long: say so rather than wait in silence */
+        if (!od_kafka_consumer_brokers_down(k))
+            down_since = 0;
+        else if (!down_since)
+            down_since = od_clock_mono_ms();
+        else if (od_clock_mono_ms() - down_since > WATCH_BROKERS_DOWN_MS) {
+            od_kafka_consumer_destroy(k);
+            return od_ctl_fail(1, "cannot reach the Kafka brokers at %s (--kafka-brokers)",
+                               c->common.brokers);
+        }
         if (n == 0 && c->timeout && od_clock_mono_ms() - idle_since > c->timeout * 1000) break;
         if (n) idle_since = od_clock_mono_ms();
         for (int i = 0; i < n && (!c->count || seen < c->count); i++) {

@@ -74,6 +74,11 @@ int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **
             continue;
         }
         if (!strcmp(a, "-h")) goto help;
+        if (!strcmp(a, "--version")) {
+            const char *name = strrchr(argv[0], '/');
+            printf("%s %s\n", name ? name + 1 : argv[0], OD_VERSION);
+            return 1;
+        }
         if (a[1] != '-') {
             snprintf(errstr, errstr_size, "unknown option %s (see --help)", a);
             return -1;
@@ -122,24 +127,61 @@ void od_config_usage(FILE *out, const od_opt_t *const *tables) {
 }
 
 #define F(x) offsetof(od_common_conf_t, x)
+/* Each shared setting once; the tables below pick what each binary uses. */
+#define OPT_BROKERS                                                                                \
+    {                                                                                              \
+        "kafka-brokers", "OUTDIAL_KAFKA_BROKERS", OD_OPT_STRING, "127.0.0.1:9092",                 \
+            "Kafka bootstrap servers", F(brokers)                                                  \
+    }
+#define OPT_PG_DSN                                                                                 \
+    {                                                                                              \
+        "pg-dsn", "OUTDIAL_PG_DSN", OD_OPT_STRING, NULL,                                           \
+            "PostgreSQL URI (postgresql://...) or "                                                \
+            "key=value conninfo",                                                                  \
+            F(pg_dsn)                                                                              \
+    }
+#define OPT_TOPICS_PUBLIC                                                                          \
+    {"topic-requests",                                                                             \
+     "OUTDIAL_TOPIC_REQUESTS",                                                                     \
+     OD_OPT_STRING,                                                                                \
+     "calls.requests",                                                                             \
+     "topic of call requests and cancels",                                                         \
+     F(topic_requests)},                                                                           \
+    {                                                                                              \
+        "topic-events", "OUTDIAL_TOPIC_EVENTS", OD_OPT_STRING, "calls.events",                     \
+            "topic of lifecycle events", F(topic_events)                                           \
+    }
+#define OPT_TOPICS_INTERNAL                                                                        \
+    {"topic-dial",                                                                                 \
+     "OUTDIAL_TOPIC_DIAL",                                                                         \
+     OD_OPT_STRING,                                                                                \
+     "outdial.dial",                                                                               \
+     "internal topic of dial work and dial commands",                                              \
+     F(topic_dial)},                                                                               \
+    {                                                                                              \
+        "topic-reports", "OUTDIAL_TOPIC_REPORTS", OD_OPT_STRING, "outdial.reports",                \
+            "internal topic of dialer reports and heartbeats", F(topic_reports)                    \
+    }
+#define OPT_KAFKA_EXTRA                                                                            \
+    {                                                                                              \
+        "kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,                                 \
+            "extra librdkafka settings, k=v,k=v (e.g. security.protocol=ssl)", F(kafka_extra)      \
+    }
+#define OPT_CREDENTIALS                                                                            \
+    {                                                                                              \
+        "credentials-key-file", "OUTDIAL_CREDENTIALS_KEY_FILE", OD_OPT_STRING, NULL,               \
+            "file with the key (64 hex digits) that seals trunk and agent passwords in dial "      \
+            "work; "                                                                               \
+            "schedulers and dialers share it",                                                     \
+            F(credentials_key_file)                                                                \
+    }
+
 const od_opt_t od_common_opts[] = {
-    {"kafka-brokers", "OUTDIAL_KAFKA_BROKERS", OD_OPT_STRING, "127.0.0.1:9092",
-     "Kafka bootstrap servers", F(brokers)},
-    {"pg-dsn", "OUTDIAL_PG_DSN", OD_OPT_STRING, NULL, "PostgreSQL conninfo or URI", F(pg_dsn)},
-    {"topic-requests", "OUTDIAL_TOPIC_REQUESTS", OD_OPT_STRING, "calls.requests",
-     "topic of call requests and cancels", F(topic_requests)},
-    {"topic-events", "OUTDIAL_TOPIC_EVENTS", OD_OPT_STRING, "calls.events",
-     "topic of lifecycle events", F(topic_events)},
-    {"topic-dial", "OUTDIAL_TOPIC_DIAL", OD_OPT_STRING, "outdial.dial",
-     "internal topic of dial work and dial commands", F(topic_dial)},
-    {"topic-reports", "OUTDIAL_TOPIC_REPORTS", OD_OPT_STRING, "outdial.reports",
-     "internal topic of dialer reports and heartbeats", F(topic_reports)},
-    {"kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,
-     "extra librdkafka settings, k=v,k=v (e.g. security.protocol=ssl)", F(kafka_extra)},
-    {"credentials-key-file", "OUTDIAL_CREDENTIALS_KEY_FILE", OD_OPT_STRING, NULL,
-     "file with the key (64 hex digits) that seals trunk and agent passwords in dial work; "
-     "schedulers and dialers share it",
-     F(credentials_key_file)},
-    OD_OPT_END,
+    OPT_BROKERS,     OPT_PG_DSN,      OPT_TOPICS_PUBLIC, OPT_TOPICS_INTERNAL,
+    OPT_KAFKA_EXTRA, OPT_CREDENTIALS, OD_OPT_END,
+};
+
+const od_opt_t od_dialer_common_opts[] = {
+    OPT_BROKERS, OPT_TOPICS_INTERNAL, OPT_KAFKA_EXTRA, OPT_CREDENTIALS, OD_OPT_END,
 };
 #undef F

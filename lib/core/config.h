@@ -27,8 +27,9 @@ typedef struct {
  * value`, `--flag=value`, or a bare `--flag` for booleans), across the
  * NULL-terminated list of tables. Arguments that are not flags are returned
  * in order in `pos` (at most `pos_cap`); *npos gets their count.
- * Returns 0, 1 when --help was given (usage printed), or -1 with a message
- * in errstr. String values point into argv or the environment. */
+ * Returns 0, 1 when --help or --version was given (usage or "NAME VERSION"
+ * printed on stdout: exit 0), or -1 with a message in errstr. String values point into argv or the
+ * environment. */
 int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv, char **pos,
                     int pos_cap, int *npos, char *errstr, size_t errstr_size);
 
@@ -43,6 +44,9 @@ typedef struct {
 } od_common_conf_t;
 
 extern const od_opt_t od_common_opts[];
+/* The part of od_common_opts a dialer uses: Kafka, the internal topics and
+ * the credentials key (no database, no public topics). */
+extern const od_opt_t od_dialer_common_opts[];
 
 /* Prints one line per option of each table: flag, env var, default, help. */
 void od_config_usage(FILE *out, const od_opt_t *const *tables);

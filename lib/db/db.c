@@ -31,6 +31,22 @@ od_db_t *od_db_connect(const char *dsn, const char *app, char *errstr, size_t n)
         snprintf(errstr, n, "no database: set OUTDIAL_PG_DSN or --pg-dsn");
         return NULL;
     }
+    /* libpq would take any other text for a database name and report a
+     * failed connection to the default socket, far from the mistake */
+    char *why = NULL;
+    PQconninfoOption *opts = NULL;
+    int uri = !strncmp(dsn, "postgresql://", 13) || !strncmp(dsn, "postgres://", 11);
+    if ((!uri && !strchr(dsn, '=')) || !(opts = PQconninfoParse(dsn, &why))) {
+        snprintf(errstr, n,
+                 "database: OUTDIAL_PG_DSN (--pg-dsn) is not a postgresql:// URI or "
+                 "key=value conninfo%s%s",
+                 why ? ": " : "", why ? why : "");
+        size_t l = strlen(errstr);
+        if (l && errstr[l - 1] == '\n') errstr[l - 1] = 0;
+        PQfreemem(why);
+        return NULL;
+    }
+    PQconninfoFree(opts);
     od_db_t *db = calloc(1, sizeof *db);
     db->dsn = strdup(dsn);
     db->app = strdup(app ? app : "outdial");

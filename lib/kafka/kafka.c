@@ -27,6 +27,7 @@ struct od_kafka_consumer {
      * end after it (the recovery); see od_kafka_consumer_progress. */
     int64_t trouble_since, trouble_ms;
     int recovering;
+    int all_down;                 /* the last word from librdkafka: every broker down */
     unsigned uncommitted_revokes; /* od_kafka_consumer_uncommitted_revokes */
     int wake[2]; /* pipe written by librdkafka when messages arrive; -1 until asked for */
     rd_kafka_queue_t *commit_q; /* results of od_kafka_consumer_commit_start */
@@ -60,11 +61,12 @@ static int set_extra(rd_kafka_conf_t *conf, const char *extra, char *errstr, siz
     return rc;
 }
 
+/* librdkafka's own lines: warnings at most. What it calls an error (a
+ * broker that refused a connection, a request timed out) it retries by
+ * itself; what the caller must act on comes back as a failed delivery, a
+ * failed commit or a fatal error. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    od_logkv(level <= 3   ? OD_LOG_ERROR
-             : level <= 4 ? OD_LOG_WARN
-                          : OD_LOG_DEBUG,
-             buf, "kafka", fac, (const char *)NULL);
+    od_logkv(level <= 4 ? OD_LOG_WARN : OD_LOG_DEBUG, buf, "kafka", fac, (const char *)NULL);
 }
 
 /* A sign of trouble: starts a spell unless one is under way (its last
@@ -78,13 +80,18 @@ static void trouble(od_kafka_consumer_t *c) {
 
 /* Messages flow again: the grace counts from now. */
 static void recovered(od_kafka_consumer_t *c) {
+    c->all_down = 0;
     if (!c->recovering) return;
     c->recovering = 0;
     c->trouble_ms = od_clock_now_ms();
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-    if (opaque) trouble(opaque); /* a consumer's (producers have no opaque) */
+    if (opaque) { /* a consumer's (producers have no opaque) */
+        trouble(opaque);
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+            ((od_kafka_consumer_t *)opaque)->all_down = 1;
+    }
     od_logkv(err == RD_KAFKA_RESP_ERR__FATAL ? OD_LOG_ERROR : OD_LOG_WARN, reason, "kafka_error",
              rd_kafka_err2name((rd_kafka_resp_err_t)err), (const char *)NULL);
 }
@@ -117,6 +124,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     snprintf(n, sizeof n, "%d", parts->cnt);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
+        c->all_down = 0; /* the group coordinator answered */
         if (c->paused) rd_kafka_pause_partitions(rk, parts);
         od_logkv(OD_LOG_INFO, "partitions assigned", "count", n, (const char *)NULL);
     } else {
@@ -281,6 +289,8 @@ void od_kafka_consumer_store(od_kafka_consumer_t *c, od_kafka_msg_t *msgs, int n
     }
     rd_kafka_topic_partition_list_destroy(l);
 }
+
+int od_kafka_consumer_brokers_down(const od_kafka_consumer_t *c) { return c->all_down; }
 
 unsigned od_kafka_consumer_uncommitted_revokes(const od_kafka_consumer_t *c) {
     return c->uncommitted_revokes;

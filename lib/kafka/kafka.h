@@ -63,6 +63,10 @@ int od_kafka_consumer_poll_batch(od_kafka_consumer_t *c, od_kafka_msg_t *out, in
  * `stored` says which. */
 void od_kafka_consumer_store(od_kafka_consumer_t *c, od_kafka_msg_t *msgs, int n);
 
+/* 1 if librdkafka's last word was that no broker can be reached (nothing
+ * read since). */
+int od_kafka_consumer_brokers_down(const od_kafka_consumer_t *c);
+
 /* How many times partitions were given up in a rebalance without their
  * stored offsets committed (the commit before letting go failed): their
  * next owner reads again what was stored. A caller that must know work is
