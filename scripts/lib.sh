@@ -12,10 +12,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Debian packages the project needs to build, test and run locally (clang and
 # libclang-rt-dev: the libFuzzer harnesses of scripts/fuzz; libmicrohttpd-dev:
 # the HTTP server of lib/httpd; python3-requests: the tests' independent
-# HTTP client).
+# HTTP client; python3-venv: the tests' own PyPI clients, test_venv).
 OUTDIAL_APT_PACKAGES=(build-essential cmake ninja-build pkg-config librdkafka-dev libpq-dev
   libjansson-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libsofia-sip-ua-dev postgresql-15 postgresql-client-15
-  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests openssl
+  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests python3-venv openssl
   clang libclang-rt-dev)
 OUTDIAL_APT_JAVA=(openjdk-17-jre-headless maven)
 
@@ -55,6 +55,37 @@ kafka_jars() {
     touch "$dir/.complete"
   fi
   echo "$dir"
+}
+
+# PyPI packages of the tests' own clients (never of the product):
+# schemathesis (property-based requests against outdial-api from
+# schemas/openapi.yaml) and openapi-spec-validator. Pinned to major
+# versions whose command lines the tests use.
+OUTDIAL_PY_TEST_PACKAGES=("schemathesis>=4,<5" "openapi-spec-validator>=0.7,<1")
+
+# test_venv: prints the directory of a Python venv holding
+# OUTDIAL_PY_TEST_PACKAGES, built once in $OUTDIAL_CACHE from PyPI with
+# Debian's python3. Fails (status 1, with a message) when it cannot be
+# built; status 2 when PyPI is not reachable, so a test can skip offline.
+test_venv() {
+  local dir="$OUTDIAL_CACHE/venv-tests"
+  [ -f "$dir/.complete" ] && { echo "$dir"; return 0; }
+  install_packages python3-venv
+  if ! curl -s -m 10 -o /dev/null https://pypi.org/simple/pip/; then
+    echo "PyPI is not reachable" >&2
+    return 2
+  fi
+  say "installing ${OUTDIAL_PY_TEST_PACKAGES[*]} into $dir (once)"
+  rm -rf "$dir"
+  mkdir -p "$OUTDIAL_CACHE"
+  if /usr/bin/python3 -m venv "$dir" >&2 &&
+    "$dir/bin/pip" install -q --disable-pip-version-check "${OUTDIAL_PY_TEST_PACKAGES[@]}" >&2; then
+    touch "$dir/.complete"
+    echo "$dir"
+    return 0
+  fi
+  echo "could not build the test venv in $dir" >&2
+  return 1
 }
 
 # wait_until SECONDS CMD...: retries CMD every 0.2 s; fails after SECONDS.
