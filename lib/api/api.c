@@ -28,6 +28,10 @@ const od_opt_t od_api_opts[] = {
      F(db_pool)},
     {"drain-seconds", "OUTDIAL_API_DRAIN_SECONDS", OD_OPT_INT, "10",
      "on SIGTERM, how long requests in progress may take to be answered", F(drain_s)},
+    {"rate-per-key", "OUTDIAL_API_RATE_PER_KEY", OD_OPT_INT, "1000",
+     "requests a second one API key may make (burst: one second's worth); more are answered 429"
+     " with Retry-After; 0: no limit",
+     F(rate_per_key)},
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
      F(log_level)},
     OD_OPT_END,
@@ -182,6 +186,7 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
     pthread_mutex_init(&api->db_mu, NULL);
     pthread_mutex_init(&api->recent_mu, NULL);
     api->idle = calloc((size_t)conf->db_pool + 1, sizeof *api->idle);
+    api->limiter = od_api_limiter_new((double)conf->rate_per_key);
     /* Fail at start, not at the first request, if the database is not there. */
     od_db_t *db = od_api_db_take(api);
     if (!db) goto out;
@@ -229,6 +234,7 @@ out:
     for (int i = 0; i < api->nidle; i++)
         od_db_close(api->idle[i]);
     free(api->idle);
+    od_api_limiter_destroy(api->limiter);
     for (int i = 0; i < OD_API_RECENT; i++) {
         free(api->recent[i].org_id);
         free(api->recent[i].request_id);

@@ -7,9 +7,11 @@
 #include "api/api.h"
 #include "core/id.h"
 #include "db/db.h"
+#include "domain/request.h"
 #include "httpd/httpd.h"
 #include "kafka/kafka.h"
 
+#include <jansson.h>
 #include <pthread.h>
 
 /* Calls accepted by this process, remembered so that GET and cancel can
@@ -32,6 +34,7 @@ typedef struct {
     pthread_mutex_t recent_mu;
     od_api_recent_t recent[OD_API_RECENT];
     int recent_next;
+    struct od_api_limiter *limiter; /* per-key request rate (ratelimit.c) */
 } od_api_t;
 
 /* The request handler (routes.c). */
@@ -54,5 +57,90 @@ void od_api_recent_add(od_api_t *api, const char *call_id, const char *org_id,
  * out; 0 if found, -1 if not. */
 int od_api_recent_find(od_api_t *api, const char *call_id, const char *org_id, char *out,
                        size_t cap);
+
+/* ---- answers (reply.c) ---- */
+
+/* Answers `status` with the JSON `body` (taken). */
+void od_api_reply_json(od_httpd_resp_t *resp, int status, json_t *body);
+/* Answers {"error": msg, "code": code, "details": details (taken; NULL: null)}. */
+void od_api_reply_error(od_httpd_resp_t *resp, int status, const char *code, const char *msg,
+                        json_t *details);
+/* 503 SERVICE_UNAVAILABLE with Retry-After. */
+void od_api_reply_unavailable(od_httpd_resp_t *resp, const char *msg);
+/* The HTTP status of a rejection code on the native routes. */
+int od_api_reject_status(od_reject_t r);
+
+/* ---- per-key rate limit (ratelimit.c) ---- */
+
+typedef struct od_api_limiter od_api_limiter_t;
+/* A token bucket per key of `rate` requests a second (burst: one second's
+ * worth); rate <= 0: unlimited (NULL is returned and allows everything). */
+od_api_limiter_t *od_api_limiter_new(double rate);
+void od_api_limiter_destroy(od_api_limiter_t *l);
+/* Takes a token from the bucket of the key whose SHA-256 hex is `hash`:
+ * 0 if allowed, else the whole seconds until a token is there (>= 1). */
+int od_api_limiter_take(od_api_limiter_t *l, const char *hash);
+
+/* ---- requests to produce (submit.c): one validator, many routes ---- */
+
+/* One call request on its way: built by a route (native body, a seed's
+ * body translated, an item of a batch), checked, produced. */
+typedef struct {
+    json_t *request; /* the native request with org_id and request_id (owned) */
+    char *text;      /* its bytes as produced (owned) */
+    char call_id[OD_UUID_STRLEN];
+    char request_id[130];
+    char from_number[32]; /* resolved: the request's or the agent's default */
+    int status;           /* 0: accepted so far; else the refusal's native HTTP status */
+    od_reject_t reject;   /* the refusal's rejection code, if it is one */
+    const char *code;     /* the refusal's code */
+    char error[256];
+} od_api_item_t;
+
+/* Sets item->request (taken) and item->status 0. */
+void od_api_item_init(od_api_item_t *item, json_t *request);
+/* Refuses the item (before or after od_api_items_check). */
+void od_api_item_refuse(od_api_item_t *item, int status, const char *code, const char *msg);
+void od_api_item_clear(od_api_item_t *item);
+
+/* Checks the items not refused yet with intake's own validator
+ * (od_request_parse on the exact bytes to produce, od_request_resolve
+ * against the org's provisioning now) and the credit check (402), with one
+ * database connection. OD_OK, or OD_ERR_DB (answer 503: nothing checked). */
+int od_api_items_check(od_api_t *api, const char *org, od_api_item_t *items, int n);
+
+/* The credit check of admission on one resolved request: sets
+ * r->reject to INSUFFICIENT_BALANCE when the call's hold is above all the
+ * org could ever have (docs/admission.md). OD_OK or the database's error. */
+int od_api_credit_check(od_db_t *db, od_request_t *r);
+
+/* Produces every item still accepted, all at once, and waits (up to
+ * conf->kafka_wait_ms in all) for each acknowledgement; an item the broker
+ * did not acknowledge is refused 503 SERVICE_UNAVAILABLE. Acknowledged ones
+ * are remembered as accepted (od_api_recent_add). */
+void od_api_items_produce(od_api_t *api, od_api_item_t *items, int n);
+
+/* The request_id of a request whose body has none: the Idempotency-Key
+ * header, with ":INDEX" appended for the items of a batch (index >= 0), or
+ * else a new UUID. */
+void od_api_default_request_id(const od_httpd_req_t *req, int index, char *out, size_t cap);
+
+/* The body as a JSON object, or NULL after answering 400. */
+json_t *od_api_parse_body(const od_httpd_req_t *req, od_httpd_resp_t *resp);
+
+/* ---- the other routes ---- */
+
+void od_api_list_calls(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp,
+                       const char *org); /* list.c */
+void od_api_call_events(od_api_t *api, const char *call_id, const char *org,
+                        od_httpd_resp_t *resp); /* list.c */
+void od_api_batch(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp,
+                  const char *org); /* batch.c */
+void od_api_krosai(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp,
+                   const char *org); /* seeds.c */
+void od_api_pathors(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp,
+                    const char *org); /* seeds.c */
+void od_api_cartesia(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp,
+                     const char *org); /* seeds.c */
 
 #endif

@@ -1,5 +1,7 @@
-/* The routes of outdial-api (docs/api.md): authentication by API key,
- * POST /v1/calls, GET /v1/calls/{call_id}, POST /v1/calls/{call_id}/cancel.
+/* The routes of outdial-api (docs/api.md): authentication by API key and
+ * the per-key rate, routing, and POST /v1/calls, GET /v1/calls/{call_id},
+ * POST /v1/calls/{call_id}/cancel (the other routes: list.c, batch.c,
+ * seeds.c).
  * Every error is {"error": text, "code": CODE, "details": ...}; the codes
  * of a refused request are intake's rejection codes (docs/events.md). */
 #include "api/api_int.h"
@@ -73,7 +75,16 @@ static int authenticate(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
         }
         int rc = od_repo_api_key_find(db, hash, org, org_cap, stored);
         od_api_db_give(api, db);
-        if (rc == OD_OK && od_crypto_equal(hash, stored, 64)) return 0;
+        if (rc == OD_OK && od_crypto_equal(hash, stored, 64)) {
+            int wait = od_api_limiter_take(api->limiter, hash);
+            if (!wait) return 0;
+            char secs[16];
+            snprintf(secs, sizeof secs, "%d", wait);
+            od_httpd_resp_header(resp, "Retry-After", secs);
+            answer_error(resp, 429, "RATE_LIMIT_EXCEEDED",
+                         "this API key is over its request rate (OUTDIAL_API_RATE_PER_KEY)");
+            return -1;
+        }
         if (rc != OD_OK && rc != OD_ERR_NOT_FOUND) {
             unavailable(resp, "the database is unreachable");
             return -1;
@@ -151,12 +162,15 @@ static void create_call(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
     if (!r.reject) {
         od_db_t *db = od_api_db_take(api);
         int rc = db ? od_repo_provisioning_load_org(db, org, &prov) : OD_ERR_DB;
+        if (!rc) {
+            od_request_resolve(&r, prov);
+            rc = od_api_credit_check(db, &r); /* 402: the hold can never be covered */
+        }
         od_api_db_give(api, db);
         if (rc) {
             unavailable(resp, "the database is unreachable");
             goto out;
         }
-        od_request_resolve(&r, prov);
     }
     if (r.reject) {
         answer_error(resp, reject_status(r.reject), od_reject_code(r.reject), r.error);
@@ -246,49 +260,91 @@ static void cancel_call(od_api_t *api, const char *call_id, const char *org,
 
 /* ---- routing ---- */
 
-typedef enum { R_NONE, R_CALLS, R_CALL, R_CANCEL } route_t;
+typedef enum {
+    R_NONE,
+    R_CALLS,   /* /v1/calls: GET list, POST create */
+    R_BATCH,   /* /v1/calls/batch */
+    R_CALL,    /* /v1/calls/{id} */
+    R_CANCEL,  /* /v1/calls/{id}/cancel */
+    R_EVENTS,  /* /v1/calls/{id}/events */
+    R_KROSAI,  /* /v1/outbound-calls */
+    R_PATHORS, /* /v1/calls/outbound */
+    R_CARTESIA /* /agents/calls */
+} route_t;
 
 /* Matches the path; for routes of one call, its id (up to 63 bytes) into
- * id. */
+ * id. "batch" and "outbound" are routes of their own, never call ids
+ * (a call_id is a UUID). */
 static route_t match(const char *path, char *id, size_t cap) {
     static const char prefix[] = "/v1/calls";
     size_t n = sizeof prefix - 1;
+    if (!strcmp(path, "/v1/outbound-calls")) return R_KROSAI;
+    if (!strcmp(path, "/agents/calls")) return R_CARTESIA;
     if (strncmp(path, prefix, n)) return R_NONE;
     path += n;
     if (!*path) return R_CALLS;
     if (*path++ != '/' || !*path) return R_NONE;
+    if (!strcmp(path, "batch")) return R_BATCH;
+    if (!strcmp(path, "outbound")) return R_PATHORS;
     const char *slash = strchr(path, '/');
     size_t len = slash ? (size_t)(slash - path) : strlen(path);
     if (len == 0 || len >= cap) return R_NONE;
     memcpy(id, path, len);
     id[len] = 0;
     if (!slash) return R_CALL;
-    return !strcmp(slash, "/cancel") ? R_CANCEL : R_NONE;
+    if (!strcmp(slash, "/cancel")) return R_CANCEL;
+    return !strcmp(slash, "/events") ? R_EVENTS : R_NONE;
+}
+
+/* The methods a route answers, as the Allow header lists them. */
+static const char *allowed(route_t r) {
+    switch (r) {
+    case R_CALLS: return "GET, POST";
+    case R_CALL:
+    case R_EVENTS: return "GET";
+    default: return "POST";
+    }
 }
 
 void od_api_handle(void *ctx, const od_httpd_req_t *req, od_httpd_resp_t *resp) {
     od_api_t *api = ctx;
     char id[64], org[256];
     route_t r = match(req->path, id, sizeof id);
-    const char *want = r == R_CALL ? "GET" : "POST";
     if (r == R_NONE) {
         answer_error(resp, 404, "NOT_FOUND", "no such route");
         return;
     }
-    if (strcmp(req->method, want)) {
-        od_httpd_resp_header(resp, "Allow", want);
+    const char *allow = allowed(r);
+    int ok = 0;
+    for (const char *m = allow; *m && !ok; m += strspn(m, ", ")) {
+        size_t n = strcspn(m, ",");
+        ok = strlen(req->method) == n && !strncmp(m, req->method, n);
+        m += n;
+    }
+    if (!ok) {
+        od_httpd_resp_header(resp, "Allow", allow);
         answer_error(resp, 405, "METHOD_NOT_ALLOWED", "method not allowed on this route");
         return;
     }
     if (authenticate(api, req, resp, org, sizeof org)) return;
     switch (r) {
-    case R_CALLS: create_call(api, req, resp, org); break;
+    case R_CALLS:
+        if (!strcmp(req->method, "GET"))
+            od_api_list_calls(api, req, resp, org);
+        else
+            create_call(api, req, resp, org);
+        break;
     case R_CALL: {
         json_t *call = find_call(api, id, org, resp);
         if (call) answer_json(resp, 200, call);
         break;
     }
     case R_CANCEL: cancel_call(api, id, org, resp); break;
+    case R_EVENTS: od_api_call_events(api, id, org, resp); break;
+    case R_BATCH: od_api_batch(api, req, resp, org); break;
+    case R_KROSAI: od_api_krosai(api, req, resp, org); break;
+    case R_PATHORS: od_api_pathors(api, req, resp, org); break;
+    case R_CARTESIA: od_api_cartesia(api, req, resp, org); break;
     default: break;
     }
 }

@@ -151,7 +151,43 @@ int od_repo_call_show(od_db_t *db, const char *call_id, const char *org_id, cons
 int od_repo_api_call_get(od_db_t *db, const char *call_id, const char *org_id,
                          json_t **out) OD_MUSTCHECK;
 
-/* ---- API keys (schemas/sql/012_api_keys.sql) ---- */
+/* Filters of a page of an org's calls (GET /v1/calls); NULL: not given.
+ * Strings are passed to PostgreSQL as they are: the caller has checked
+ * them (statuses known, times RFC 3339, the cursor's call_id a UUID). */
+typedef struct {
+    const char *org_id;
+    const char *status; /* comma-separated statuses */
+    const char *to_number, *agent_id;
+    const char *created_after, *created_before;   /* [after, before), RFC 3339 */
+    const char *meta_key, *meta_value;            /* metadata->>key = value */
+    const char *after_created_us, *after_call_id; /* the cursor: calls older than these */
+    int limit;
+} od_repo_call_filter_t;
+
+/* Up to f->limit calls of f->org_id matching f, newest first (created_at,
+ * then call_id, descending), into *calls (a JSON array of calls as
+ * od_repo_api_call_get shows them); *more 1 if more calls match; the last one's created_at
+ * (microseconds since the epoch) and call_id into last_created_us and last_call_id ("" when none),
+ * for the next page's cursor. */
+int od_repo_api_calls_list(od_db_t *db, const od_repo_call_filter_t *f, json_t **calls, int *more,
+                           char *last_created_us, size_t last_created_us_size,
+                           char last_call_id[37]) OD_MUSTCHECK;
+
+/* The events of the call `call_id` of `org_id` (a JSON array of the bodies
+ * published, in seq order) into *out; NULL if there is no such call of
+ * that org. */
+int od_repo_api_call_events(od_db_t *db, const char *call_id, const char *org_id,
+                            json_t **out) OD_MUSTCHECK;
+
+/* The credit hold a call of org_id to to_number of max_duration_s would
+ * take, computed as admission computes it (od_admit), into *hold (-1: no
+ * rate for that destination), and what the org could ever cover (its
+ * balance plus what it holds, settled releases counted) into *credit (-1:
+ * no such org). */
+int od_repo_api_credit(od_db_t *db, const char *org_id, const char *to_number, int max_duration_s,
+                       long long *hold, long long *credit) OD_MUSTCHECK;
+
+/* ---- API keys (schemas/sql/011_api_keys.sql) ---- */
 
 /* Stores a key of `org_id` by its SHA-256 hex `hash`; `id` gets the key's
  * id (a UUID). OD_ERR_NOT_FOUND if there is no such org. */
