@@ -1,6 +1,5 @@
-/* Answers of the routes beyond the first three (list, events, batch, the
- * seeds' routes): JSON bodies, the {"error","code","details"} shape of
- * every error, and the HTTP status of each rejection code. */
+/* Answers of every route: JSON bodies, the {"error","code","details"} shape
+ * of every error, and the HTTP status of each rejection code. */
 #include "api/api_int.h"
 
 #include <stdlib.h>

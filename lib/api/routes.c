@@ -16,39 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- answers ---- */
-
-static void answer_json(od_httpd_resp_t *resp, int status, json_t *body /* taken */) {
-    char *text = json_dumps(body, JSON_COMPACT);
-    resp->status = status;
-    od_httpd_resp_header(resp, "Content-Type", "application/json");
-    od_buf_puts(&resp->body, text ? text : "{}");
-    od_buf_putc(&resp->body, '\n');
-    free(text);
-    json_decref(body);
-}
-
-static void answer_error(od_httpd_resp_t *resp, int status, const char *code, const char *msg) {
-    answer_json(resp, status, json_pack("{s:s,s:s,s:n}", "error", msg, "code", code, "details"));
-}
-
-static void unavailable(od_httpd_resp_t *resp, const char *msg) {
-    od_httpd_resp_header(resp, "Retry-After", "1");
-    answer_error(resp, 503, "SERVICE_UNAVAILABLE", msg);
-}
-
-/* The HTTP status of a rejection code. */
-static int reject_status(od_reject_t r) {
-    switch (r) {
-    case OD_REJ_AGENT_NOT_FOUND: return 404;
-    case OD_REJ_ORG_NOT_FOUND:
-    case OD_REJ_NUMBER_NOT_OWNED:
-    case OD_REJ_OUTBOUND_DISABLED: return 403;
-    case OD_REJ_INSUFFICIENT_BALANCE: return 402;
-    default: return 400;
-    }
-}
-
 /* ---- authentication ---- */
 
 /* The key of the request (Authorization: Bearer KEY, or x-api-key: KEY)
@@ -70,7 +37,7 @@ static int authenticate(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
         od_crypto_sha256_hex(key, strlen(key), hash);
         od_db_t *db = od_api_db_take(api);
         if (!db) {
-            unavailable(resp, "the database is unreachable");
+            od_api_reply_unavailable(resp, "the database is unreachable");
             return -1;
         }
         int rc = od_repo_api_key_find(db, hash, org, org_cap, stored);
@@ -81,19 +48,21 @@ static int authenticate(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
             char secs[16];
             snprintf(secs, sizeof secs, "%d", wait);
             od_httpd_resp_header(resp, "Retry-After", secs);
-            answer_error(resp, 429, "RATE_LIMIT_EXCEEDED",
-                         "this API key is over its request rate (OUTDIAL_API_RATE_PER_KEY)");
+            od_api_reply_error(resp, 429, "RATE_LIMIT_EXCEEDED",
+                               "this API key is over its request rate (OUTDIAL_API_RATE_PER_KEY)",
+                               NULL);
             return -1;
         }
         if (rc != OD_OK && rc != OD_ERR_NOT_FOUND) {
-            unavailable(resp, "the database is unreachable");
+            od_api_reply_unavailable(resp, "the database is unreachable");
             return -1;
         }
     }
     od_httpd_resp_header(resp, "WWW-Authenticate", "Bearer");
-    answer_error(resp, 401, "UNAUTHORIZED",
-                 key ? "invalid or revoked API key"
-                     : "missing API key (Authorization: Bearer KEY or x-api-key: KEY)");
+    od_api_reply_error(resp, 401, "UNAUTHORIZED",
+                       key ? "invalid or revoked API key"
+                           : "missing API key (Authorization: Bearer KEY or x-api-key: KEY)",
+                       NULL);
     return -1;
 }
 
@@ -110,28 +79,29 @@ static json_t *request_from_body(const od_httpd_req_t *req, od_httpd_resp_t *res
         snprintf(msg, sizeof msg, "the body must be a JSON object%s%s", root ? "" : ": ",
                  root ? "" : jerr.text);
         json_decref(root);
-        answer_error(resp, 400, "INVALID_REQUEST", msg);
+        od_api_reply_error(resp, 400, "INVALID_REQUEST", msg, NULL);
         return NULL;
     }
     json_t *o = json_object_get(root, "org_id");
     if (o && (!json_is_string(o) || strcmp(json_string_value(o), org))) {
         json_decref(root);
-        answer_error(resp, 403, "FORBIDDEN", "org_id is not the org of the API key");
+        od_api_reply_error(resp, 403, "FORBIDDEN", "org_id is not the org of the API key", NULL);
         return NULL;
     }
     json_t *a = json_object_get(root, "action");
     if (a && (!json_is_string(a) || strcmp(json_string_value(a), "call"))) {
         json_decref(root);
-        answer_error(resp, 400, "INVALID_REQUEST",
-                     "action must be \"call\" here (cancel: POST /v1/calls/{call_id}/cancel)");
+        od_api_reply_error(resp, 400, "INVALID_REQUEST",
+                           "action must be \"call\" here (cancel: POST /v1/calls/{call_id}/cancel)",
+                           NULL);
         return NULL;
     }
     const char *idem = od_httpd_header(req, "Idempotency-Key");
     json_t *rid = json_object_get(root, "request_id");
     if (idem && rid && (!json_is_string(rid) || strcmp(json_string_value(rid), idem))) {
         json_decref(root);
-        answer_error(resp, 400, "INVALID_REQUEST",
-                     "the Idempotency-Key header and request_id differ");
+        od_api_reply_error(resp, 400, "INVALID_REQUEST",
+                           "the Idempotency-Key header and request_id differ", NULL);
         return NULL;
     }
     if (idem) {
@@ -152,7 +122,8 @@ static void create_call(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     if (!text) {
-        answer_error(resp, 400, "INVALID_REQUEST", "the body cannot be encoded as JSON");
+        od_api_reply_error(resp, 400, "INVALID_REQUEST", "the body cannot be encoded as JSON",
+                           NULL);
         return;
     }
     /* The very bytes to produce go through intake's validator. */
@@ -168,12 +139,13 @@ static void create_call(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
         }
         od_api_db_give(api, db);
         if (rc) {
-            unavailable(resp, "the database is unreachable");
+            od_api_reply_unavailable(resp, "the database is unreachable");
             goto out;
         }
     }
     if (r.reject) {
-        answer_error(resp, reject_status(r.reject), od_reject_code(r.reject), r.error);
+        od_api_reply_error(resp, od_api_reject_status(r.reject), od_reject_code(r.reject), r.error,
+                           NULL);
         goto out;
     }
     char call_id[OD_UUID_STRLEN], key[300];
@@ -181,16 +153,17 @@ static void create_call(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
     snprintf(key, sizeof key, "%s:%s", r.org_id, r.request_id);
     int rc = od_api_produce(api, key, text);
     if (rc) {
-        unavailable(resp, rc == OD_ERR_TIMEOUT
-                              ? "the broker did not acknowledge in time; retry with the same"
-                                " Idempotency-Key (it never makes a second call)"
-                              : "the broker refused the request; retry later");
+        od_api_reply_unavailable(resp,
+                                 rc == OD_ERR_TIMEOUT
+                                     ? "the broker did not acknowledge in time; retry with the same"
+                                       " Idempotency-Key (it never makes a second call)"
+                                     : "the broker refused the request; retry later");
         goto out;
     }
     od_api_recent_add(api, call_id, r.org_id, r.request_id);
-    answer_json(resp, 202,
-                json_pack("{s:s,s:s,s:s}", "call_id", call_id, "request_id", r.request_id, "status",
-                          "queued"));
+    od_api_reply_json(resp, 202,
+                      json_pack("{s:s,s:s,s:s}", "call_id", call_id, "request_id", r.request_id,
+                                "status", "queued"));
 out:
     od_request_clear(&r);
     json_decref(prov);
@@ -208,14 +181,16 @@ static json_t *find_call(od_api_t *api, const char *call_id, const char *org,
     int rc = db ? od_repo_api_call_get(db, call_id, org, &call) : OD_ERR_DB;
     od_api_db_give(api, db);
     if (rc) {
-        unavailable(resp, "the database is unreachable");
+        od_api_reply_unavailable(resp, "the database is unreachable");
         return NULL;
     }
     char rid[256];
     if (!call && !od_api_recent_find(api, call_id, org, rid, sizeof rid))
         call =
             json_pack("{s:s,s:s,s:s}", "call_id", call_id, "request_id", rid, "status", "queued");
-    if (!call) answer_error(resp, 404, "CALL_NOT_FOUND", "no call of this org has this call_id");
+    if (!call)
+        od_api_reply_error(resp, 404, "CALL_NOT_FOUND", "no call of this org has this call_id",
+                           NULL);
     return call;
 }
 
@@ -234,10 +209,10 @@ static void cancel_call(od_api_t *api, const char *call_id, const char *org,
     const char *status = json_string_value(json_object_get(call, "status"));
     const char *rid = json_string_value(json_object_get(call, "request_id"));
     if (terminal(status)) {
-        answer_json(resp, 409,
-                    json_pack("{s:s,s:s,s:{s:s,s:s}}", "error", "the call has already ended",
-                              "code", "CALL_ENDED", "details", "call_id", call_id, "status",
-                              status));
+        od_api_reply_json(resp, 409,
+                          json_pack("{s:s,s:s,s:{s:s,s:s}}", "error", "the call has already ended",
+                                    "code", "CALL_ENDED", "details", "call_id", call_id, "status",
+                                    status));
         json_decref(call);
         return;
     }
@@ -248,11 +223,11 @@ static void cancel_call(od_api_t *api, const char *call_id, const char *org,
     snprintf(key, sizeof key, "%s:%s", org, rid);
     int rc = od_api_produce(api, key, text);
     if (rc)
-        unavailable(resp, "the broker did not acknowledge the cancel; retry later");
+        od_api_reply_unavailable(resp, "the broker did not acknowledge the cancel; retry later");
     else
-        answer_json(resp, 202,
-                    json_pack("{s:s,s:s,s:s}", "call_id", call_id, "request_id", rid, "status",
-                              "cancel_requested"));
+        od_api_reply_json(resp, 202,
+                          json_pack("{s:s,s:s,s:s}", "call_id", call_id, "request_id", rid,
+                                    "status", "cancel_requested"));
     free(text);
     json_decref(msg);
     json_decref(call);
@@ -311,7 +286,7 @@ void od_api_handle(void *ctx, const od_httpd_req_t *req, od_httpd_resp_t *resp) 
     char id[64], org[256];
     route_t r = match(req->path, id, sizeof id);
     if (r == R_NONE) {
-        answer_error(resp, 404, "NOT_FOUND", "no such route");
+        od_api_reply_error(resp, 404, "NOT_FOUND", "no such route", NULL);
         return;
     }
     const char *allow = allowed(r);
@@ -323,7 +298,8 @@ void od_api_handle(void *ctx, const od_httpd_req_t *req, od_httpd_resp_t *resp) 
     }
     if (!ok) {
         od_httpd_resp_header(resp, "Allow", allow);
-        answer_error(resp, 405, "METHOD_NOT_ALLOWED", "method not allowed on this route");
+        od_api_reply_error(resp, 405, "METHOD_NOT_ALLOWED", "method not allowed on this route",
+                           NULL);
         return;
     }
     if (authenticate(api, req, resp, org, sizeof org)) return;
@@ -336,7 +312,7 @@ void od_api_handle(void *ctx, const od_httpd_req_t *req, od_httpd_resp_t *resp) 
         break;
     case R_CALL: {
         json_t *call = find_call(api, id, org, resp);
-        if (call) answer_json(resp, 200, call);
+        if (call) od_api_reply_json(resp, 200, call);
         break;
     }
     case R_CANCEL: cancel_call(api, id, org, resp); break;
