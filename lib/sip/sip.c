@@ -16,6 +16,7 @@
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_log.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/url.h>
 #include <stdint.h>
@@ -397,6 +398,42 @@ static void on_nua(nua_event_t event, int status, char const *phrase, nua_t *nua
     }
 }
 
+/* sofia-sip's own output (transport errors, garbage received) into the
+ * process's JSON log, one line each, instead of raw text on stderr. Its
+ * modules print through su_log_default unless redirected themselves. A
+ * line may come in several calls, and a line that starts with a tab
+ * continues the one before ("\treported by ..."): a line is logged once
+ * the next one starts, or when the loop turns (od_sip_step). */
+static char sofia_line[1024];
+static size_t sofia_len;
+static int sofia_done; /* sofia_line holds a whole line, not logged yet */
+
+static void sofia_flush(void) {
+    if (sofia_done && sofia_len) {
+        sofia_line[sofia_len] = 0;
+        od_logkv(OD_LOG_WARN, sofia_line, "source", "sofia-sip", (const char *)NULL);
+    }
+    if (sofia_done) sofia_len = 0, sofia_done = 0;
+}
+
+static void sofia_log(void *stream, char const *fmt, va_list ap) {
+    (void)stream;
+    char chunk[1024];
+    int n = fmt ? vsnprintf(chunk, sizeof chunk, fmt, ap) : 0;
+    for (int i = 0; i < n && chunk[i]; i++) {
+        char ch = chunk[i];
+        if (sofia_done && ch == '\t') { /* a continuation: one line with the last */
+            sofia_done = 0;
+            ch = ' ';
+        }
+        sofia_flush();
+        if (ch == '\n')
+            sofia_done = 1;
+        else if (sofia_len < sizeof sofia_line - 1) /* the rest of an over-long line is dropped */
+            sofia_line[sofia_len++] = ch;
+    }
+}
+
 od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
     od_sip_t *s = calloc(1, sizeof *s);
     if (!s || su_init() != 0) {
@@ -405,6 +442,7 @@ od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
         return NULL;
     }
     su_home_init(s->home);
+    su_log_redirect(su_log_default, sofia_log, NULL);
     /* "sip:host:port" of the bind URL, for a Contact that names a transport
      * (nua's own default names none); not for a wildcard address. */
     if (!strchr(bind_url, '*') && !strstr(bind_url, "0.0.0.0") && !strchr(bind_url, ';'))
@@ -437,6 +475,7 @@ od_sip_t *od_sip_new(const char *bind_url, char *errstr, size_t errstr_size) {
 
 void od_sip_step(od_sip_t *s, long timeout_ms) {
     su_root_step(s->root, timeout_ms);
+    sofia_flush();
     reap(s);
 }
 

@@ -301,5 +301,15 @@ check "nothing billed for calls never answered" \
                                    || '/' || coalesce(error_code, '-'), ' ' ORDER BY request_id), 'none')
           FROM calls WHERE request_id IN ('31','32','33','34','36','37','38','40','43','44','51','53','54')
           AND (cost_millicents <> 0 OR credit_status <> 'released')")" none
+check "the dialer's log is JSON lines only, sofia-sip's own output included" \
+  "$(cat "$T_DIR"/dialer*.log | /usr/bin/python3 -c '
+import json, sys
+bad = 0
+for line in sys.stdin:
+    try:
+        json.loads(line)
+    except ValueError:
+        bad += 1
+print(bad)')" 0
 audit_ok --final
 finish
