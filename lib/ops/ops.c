@@ -82,6 +82,11 @@ od_ops_check_t *od_ops_check_register(const char *name, int max_age_ms) {
     pthread_mutex_lock(&g.mu);
     od_ops_check_t *c = NULL;
     int n = atomic_load(&g.nchecks);
+    for (int i = 0; i < n; i++) /* registered already (ahead of its loop): that one */
+        if (!strcmp(g.checks[i].name, name) && atomic_load(&g.checks[i].active)) {
+            pthread_mutex_unlock(&g.mu);
+            return &g.checks[i];
+        }
     for (int i = 0; i < n && !c; i++)
         if (!strcmp(g.checks[i].name, name) && !atomic_load(&g.checks[i].active)) c = &g.checks[i];
     if (!c && n < SLOTS) {

@@ -67,6 +67,9 @@ void od_ops_loop_done(od_ops_loop_t *l);
 
 typedef struct od_ops_check od_ops_check_t;
 /* A condition of readiness, failing ("not yet known") until first set.
+ * Registering a name that is registered (and not done) returns that check
+ * as it is: a process registers its checks before starting the loops that
+ * feed them, so that it is not ready before each has had its say.
  * With max_age_ms > 0, a check not set for that long fails too (it is fed
  * by something that has stopped). At most 32 per process. */
 od_ops_check_t *od_ops_check_register(const char *name, int max_age_ms);
