@@ -5,6 +5,11 @@ OUTDIAL_DEV=${OUTDIAL_DEV:-$OUTDIAL_ROOT/.dev}
 OUTDIAL_BUILD=${OUTDIAL_BUILD:-$OUTDIAL_ROOT/build}
 OUTDIAL_CACHE=${OUTDIAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/outdial}
 KAFKA_VERSION=3.9.1
+# The scripts run several schedulers and dialers side by side: each one's
+# ops listener (/metrics, /healthz, /readyz) takes a free loopback port
+# unless OUTDIAL_OPS_LISTEN says otherwise (the binaries' defaults are
+# 127.0.0.1:9464 for the scheduler and 127.0.0.1:9465 for the dialer).
+export OUTDIAL_OPS_LISTEN=${OUTDIAL_OPS_LISTEN:-127.0.0.1:0}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -12,11 +17,12 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Debian packages the project needs to build, test and run locally (clang and
 # libclang-rt-dev: the libFuzzer harnesses of scripts/fuzz; libmicrohttpd-dev:
 # the HTTP server of lib/httpd; python3-requests: the tests' independent
-# HTTP client; python3-venv: the PyPI test clients of tests/requirements.txt).
+# HTTP client; python3-venv: the PyPI test clients of tests/requirements.txt;
+# prometheus: its server and promtool scrape the ops listeners in tests).
 OUTDIAL_APT_PACKAGES=(build-essential cmake ninja-build pkg-config librdkafka-dev libpq-dev
   libjansson-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libsofia-sip-ua-dev postgresql-15 postgresql-client-15
   kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests python3-venv openssl
-  clang libclang-rt-dev)
+  clang libclang-rt-dev prometheus)
 OUTDIAL_APT_JAVA=(openjdk-17-jre-headless maven)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -9,6 +9,9 @@
 int64_t od_clock_now_ms(void);
 /* Milliseconds from an arbitrary origin that never goes backwards. */
 int64_t od_clock_mono_ms(void);
+/* Seconds on the same clock, with sub-microsecond resolution: for timing
+ * what a histogram observes. */
+double od_clock_mono_s(void);
 
 /* Sleeps `ms` milliseconds (any amount: seconds are split out). */
 void od_clock_sleep_ms(long ms);

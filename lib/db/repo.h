@@ -88,6 +88,12 @@ int od_repo_reap(od_db_t *db, const char *topic, int silence_s, int max, int *n)
  * admission round is serving (od_fold_all); *n gets how many orgs. */
 int od_repo_fold_orgs(od_db_t *db, int *n) OD_MUSTCHECK;
 
+/* For the scheduler's gauges: calls queued and live per plan (`plan` is
+ * called once per plan that has any), the outbox's rows and the age in
+ * seconds of its oldest event (0 if none). */
+int od_repo_gauges(od_db_t *db, void (*plan)(const char *plan, long queued, long live, void *ctx),
+                   long *outbox_rows, double *outbox_age_s, void *ctx) OD_MUSTCHECK;
+
 /* Applies a batch of dialer messages, `reports` a PostgreSQL array literal
  * of JSON texts, in order. *applied gets how many changed a call; each
  * malformed one is passed to `skipped` with the database's reason. */

@@ -75,6 +75,7 @@ static void settle(od_call_t *c) {
 /* Reports the outcome once and lets the legs go. Never frees the call. */
 static void end(od_call_t *c, const od_outcome_t *o) {
     if (c->state == CALL_ENDED) return;
+    if (c->state == CALL_UP) od_metric_add(od_dm.calls_up, NULL, -1);
     c->state = CALL_ENDED;
     if (c->timer) od_sip_timer_stop(c->timer);
     json_t *r = report(c, "ended");
@@ -134,6 +135,7 @@ static int redirect(od_call_t *c, const char *contact) {
 
 /* The callee's INVITE ended without an answer: an honest outcome. */
 static void callee_failed(od_call_t *c, const od_leg_event_t *ev) {
+    od_dialer_metric_status(od_dm.callee_class, od_dm.callee_code, ev->local ? 0 : ev->status);
     char why[320];
     od_outcome_t o = {.status = ev->status,
                       .phrase = ev->phrase,
@@ -253,6 +255,7 @@ static void bye(od_call_t *c, const char *by, const od_leg_event_t *ev) {
 /* ---- the agent leg ---- */
 
 static void agent_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
+    od_dialer_metric_status(od_dm.agent_class, NULL, ev->status);
     if (c->state != CALL_AGENT) {
         od_leg_hangup(leg);
         return;
@@ -273,6 +276,7 @@ static void agent_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev
     od_leg_ack(leg, NULL);
     od_leg_ack(c->callee, c->sdp_to_callee);
     c->state = CALL_UP;
+    od_metric_add(od_dm.calls_up, NULL, 1);
     report_status(c, "bridged", ev);
     /* BYE a little before the limit, so that the duration billed (rounded
      * up) stays within what the hold covers */
@@ -283,6 +287,7 @@ static void agent_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev
 
 static void agent_failed(od_call_t *c, const od_leg_event_t *ev) {
     char why[256];
+    od_dialer_metric_status(od_dm.agent_class, NULL, ev->local ? 0 : ev->status);
     if (ev->local) {
         snprintf(why, sizeof why, "the agent could not be reached (our SIP stack: %d %s)",
                  ev->local_status, ev->local_phrase);
@@ -323,6 +328,7 @@ static void agent_event(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
 
 static void callee_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *ev) {
     char why[200];
+    od_dialer_metric_status(od_dm.callee_class, od_dm.callee_code, ev->status);
     if (c->state != CALL_DIALING) { /* ended meanwhile: confirm, then BYE */
         od_leg_hangup(leg);
         return;
@@ -351,6 +357,8 @@ static void callee_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *e
         return;
     }
     c->answered_ms = od_clock_now_ms(); /* billed from here */
+    if (c->invited_s > 0)
+        od_metric_observe(od_dm.setup_seconds, NULL, od_clock_mono_s() - c->invited_s);
     report_status(c, "answered", ev);
     replace(&c->sdp_to_agent, ev->sdp, ev->sdp_len);
     od_leg_invite_t inv = {.to = c->w.agent_uri,
@@ -361,6 +369,7 @@ static void callee_answered(od_call_t *c, od_leg_t *leg, const od_leg_event_t *e
                            .sdp = c->sdp_to_agent,
                            .headers = c->w.headers};
     c->state = CALL_AGENT;
+    od_metric_add(od_dm.invites, "agent", 1);
     c->agent = od_leg_invite(od_dialer_sip(c->d), &inv, on_agent, c);
     if (!c->agent) {
         end_local(c, "failed", "system", "AGENT_UNREACHABLE", "the agent's SIP URI is not usable");
@@ -434,12 +443,14 @@ static int place_callee(od_call_t *c) {
                            .username = c->w.username,
                            .password = c->w.password,
                            .headers = c->w.trunk_headers};
+    od_metric_add(od_dm.invites, "callee", 1);
     c->callee = od_leg_invite(od_dialer_sip(c->d), &inv, on_callee, c);
     return c->callee != NULL;
 }
 
 static void start(od_call_t *c) {
     c->state = CALL_DIALING;
+    c->invited_s = od_clock_mono_s();
     c->timer = od_sip_timer_new(od_dialer_sip(c->d));
     if (!c->timer || !place_callee(c)) {
         end_local(c, "failed", "system", "CARRIER_UNREACHABLE", "the trunk's URI is not usable");

@@ -8,6 +8,7 @@
 #include "dialer/dialer_int.h"
 #include "dialer/spool.h"
 #include "kafka/kafka.h"
+#include "ops/kafka_probe.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@ const od_opt_t od_dialer_opts[] = {
      F(header_line_max)},
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
      F(log_level)},
+    OD_OPS_OPTS(od_dialer_conf_t, ops, "127.0.0.1:9465"),
     OD_OPT_END,
 };
 #undef F
@@ -238,6 +240,7 @@ static long pace(od_dialer_t *d) {
              * than half an interval, so a stall is not made up in a burst */
             t->next_us = t->next_us + interval > now + interval / 2 ? t->next_us + interval
                                                                     : now + interval / 2;
+            od_metric_add(od_dm.paced, t->id, 1);
             od_call_start(c);
         }
         if (t->head && t->next_us - now < wait) wait = t->next_us - now;
@@ -503,26 +506,40 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
     own.dialer_id = id;
     const od_dialer_conf_t *conf = &own;
     od_dialer_t d = {.conf = conf, .table_size = 1024};
+    od_dialer_metrics_init();
+    od_ops_t *ops = od_ops_start(&conf->ops, "outdial-dialer", err, sizeof err);
+    if (!ops) {
+        OD_ERROR("%s", err);
+        return 1;
+    }
+    od_ops_check_t *kafka_ok = od_ops_check_register("kafka:dial", OD_OPS_KAFKA_MAX_AGE_MS);
+    od_ops_check_t *not_draining = od_ops_check_register("not_draining", 0);
+    od_ops_check_set(not_draining, 1, NULL);
     d.table = calloc(d.table_size, sizeof *d.table);
     od_kafka_consumer_conf_t cc = {.brokers = conf->common.brokers,
                                    .group = conf->group,
                                    .topic = conf->common.topic_dial,
                                    .from_beginning = 1,
                                    .client_id = "outdial-dialer",
-                                   .extra = conf->common.kafka_extra};
+                                   .extra = conf->common.kafka_extra,
+                                   .on_stats = od_ops_kafka_stats,
+                                   .stats_arg = kafka_ok};
     if (conf->header_line_max < 128) {
         OD_ERROR("--sip-header-max must be at least 128 (got %ld)", conf->header_line_max);
         free(d.table);
+        od_ops_stop(ops);
         return 1;
     }
     if (od_seal_key_load(&d.key, conf->common.credentials_key_file, err, sizeof err)) {
         OD_ERROR("%s", err);
         free(d.table);
+        od_ops_stop(ops);
         return 1;
     }
     d.sip = od_sip_new(conf->sip_bind, err, sizeof err);
     if (!d.sip) {
         OD_ERROR("%s", err);
+        od_ops_stop(ops);
         return 1;
     }
     d.out = od_kafka_producer_new(conf->common.brokers, "outdial-dialer", conf->common.kafka_extra,
@@ -537,6 +554,7 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
         od_kafka_producer_destroy(d.out, 1000);
         od_spool_free(d.reports);
         od_sip_destroy(d.sip, 1000);
+        od_ops_stop(ops);
         return 1;
     }
     d.msgs = calloc(READ_MAX, sizeof *d.msgs);
@@ -546,7 +564,9 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
 
     int64_t next_hb = 0, next_poll = 0, next_sweep = 0, drain_until = 0, give_up = 0;
     int draining = 0, aborted = 0;
+    od_ops_loop_t *loop = od_ops_loop_register("dialer");
     for (;;) {
+        od_ops_loop_beat(loop);
         long wait = pace(&d);
         od_sip_step(d.sip, wait < 100 ? wait : 100);
         int64_t now = od_clock_mono_ms();
@@ -563,12 +583,19 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
         if (now >= next_sweep) {
             od_spool_sweep(d.reports);
             next_sweep = now + 100;
+            od_spool_stats_t ss = od_spool_stats(d.reports);
+            od_metric_set(od_dm.reports_resent, NULL, (double)ss.resent);
+            od_metric_set(od_dm.reports_pending, NULL, (double)ss.pending);
+            od_metric_set(od_dm.calls_held, NULL, (double)d.ncalls);
         }
         free_released(&d);
 
         if (*stop && !draining) {
             draining = 1;
             *stop = 0; /* a second signal cuts the drain short */
+            od_metric_set(od_dm.draining, NULL, 1);
+            od_ops_check_set(not_draining, 0, "draining: no new calls taken");
+            od_ops_check_done(kafka_ok); /* its consumer goes now */
             int n = hand_back(&d);
             od_sip_unwatch(d.sip, watch);
             od_kafka_consumer_destroy(d.work);
@@ -599,6 +626,8 @@ int od_dialer_run(const od_dialer_conf_t *given, volatile sig_atomic_t *stop) {
     free(d.trunks);
     free(d.table);
     free(d.msgs);
+    od_ops_loop_done(loop);
+    od_ops_stop(ops);
     OD_INFO("dialer stopped");
     return 0;
 }

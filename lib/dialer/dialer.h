@@ -6,6 +6,7 @@
 #define OD_DIALER_H
 
 #include "core/config.h"
+#include "ops/ops.h"
 
 #include <signal.h>
 
@@ -21,6 +22,7 @@ typedef struct {
     long drain_seconds;   /* on SIGTERM: live calls may finish within this */
     long max_calls;       /* calls held at once (queued and live) before pausing intake */
     long header_line_max; /* longest X-Outdial-* header line to an agent */
+    od_ops_conf_t ops;    /* the ops listener (lib/ops) */
 } od_dialer_conf_t;
 
 extern const od_opt_t od_dialer_opts[];

@@ -6,6 +6,7 @@
 
 #include "crypto/crypto.h"
 #include "dialer/dialer.h"
+#include "ops/metrics.h"
 #include "sip/sip.h"
 
 #include <jansson.h>
@@ -51,6 +52,7 @@ typedef struct od_call {
     od_leg_t *callee, *agent;
     od_sip_timer_t *timer; /* ring timeout, then agent answer, then max duration */
     int64_t ringing_ms, answered_ms;
+    double invited_s; /* callee INVITE sent (od_clock_mono_s), for the setup time */
     unsigned ring_timed_out : 1, canceling : 1, in_queue : 1;
     unsigned released : 1;              /* handed back by od_dialer_call_done */
     int redirects;                      /* 3xx followed (trunk follow_redirects) */
@@ -60,6 +62,19 @@ typedef struct od_call {
     struct od_call *hnext;              /* hash chain */
     struct od_call *qnext;              /* trunk queue; after release, the free list */
 } od_call_t;
+
+/* ---- metrics.c (docs/operations.md, "Metrics") ---- */
+
+typedef struct {
+    od_metric_t *invites, *callee_class, *callee_code, *agent_class, *setup_seconds;
+    od_metric_t *calls_up, *calls_held, *paced, *draining, *reports_resent, *reports_pending;
+} od_dialer_metrics_t;
+/* NULL members until od_dialer_metrics_init(); updates of NULL do nothing. */
+extern od_dialer_metrics_t od_dm;
+void od_dialer_metrics_init(void);
+/* Counts a final response: its class ("2xx".."6xx", or "none" for 0) and,
+ * if by_code is given, its code. */
+void od_dialer_metric_status(od_metric_t *by_class, od_metric_t *by_code, int status);
 
 /* ---- work.c ---- */
 

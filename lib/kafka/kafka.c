@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,9 @@ struct od_kafka_consumer {
     unsigned uncommitted_revokes; /* od_kafka_consumer_uncommitted_revokes */
     int wake[2]; /* pipe written by librdkafka when messages arrive; -1 until asked for */
     rd_kafka_queue_t *commit_q; /* results of od_kafka_consumer_commit_start */
+    void (*on_stats)(void *arg, const od_kafka_stats_t *s);
+    void *stats_arg;
+    char *topic;
 };
 
 struct od_kafka_producer {
@@ -145,6 +149,34 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     trouble(c);
 }
 
+/* librdkafka's statistics (JSON): brokers whose state is UP, and the
+ * consumer lag of the partitions this member fetches (-1 where unknown). */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+    od_kafka_consumer_t *c = opaque;
+    json_t *j = json_loadb(json, len, 0, NULL);
+    if (!j || !c->on_stats) {
+        json_decref(j);
+        return 0;
+    }
+    od_kafka_stats_t st = {.topic = c->topic, .lag = -1};
+    const char *name;
+    json_t *v;
+    json_object_foreach(json_object_get(j, "brokers"), name, v) {
+        const char *state = json_string_value(json_object_get(v, "state"));
+        st.brokers_up += state && !strcmp(state, "UP");
+    }
+    json_object_foreach(
+        json_object_get(json_object_get(json_object_get(j, "topics"), c->topic), "partitions"),
+        name, v) {
+        json_t *lag = json_object_get(v, "consumer_lag");
+        if (!strcmp(name, "-1") || !json_is_integer(lag) || json_integer_value(lag) < 0) continue;
+        st.lag = (st.lag < 0 ? 0 : st.lag) + json_integer_value(lag);
+    }
+    json_decref(j);
+    c->on_stats(c->stats_arg, &st);
+    return 0; /* librdkafka frees json */
+}
+
 /* Makes room for partition p in the per-partition arrays. */
 static void grow(od_kafka_consumer_t *c, int32_t p) {
     if (p < c->nlast) return;
@@ -205,8 +237,16 @@ od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, c
          * answers after this long: keep it short, dial work is urgent */
         set(conf, "fetch.wait.max.ms", "100", errstr, n) ||
         set(conf, "enable.partition.eof", cc->track_progress ? "true" : "false", errstr, n) ||
+        (cc->on_stats &&
+         set(conf, "statistics.interval.ms", OD_STR(OD_KAFKA_STATS_MS), errstr, n)) ||
         set_extra(conf, cc->extra, errstr, n))
         goto fail;
+    if (cc->on_stats) {
+        c->on_stats = cc->on_stats;
+        c->stats_arg = cc->stats_arg;
+        c->topic = strdup(cc->topic);
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -227,6 +267,7 @@ od_kafka_consumer_t *od_kafka_consumer_new(const od_kafka_consumer_conf_t *cc, c
 fail:
     if (conf) rd_kafka_conf_destroy(conf);
     if (c->rk) rd_kafka_destroy(c->rk);
+    free(c->topic);
     free(c);
     return NULL;
 }
@@ -415,6 +456,7 @@ void od_kafka_consumer_destroy(od_kafka_consumer_t *c) {
     free(c->last_ts);
     free(c->next_off);
     free(c->fetched);
+    free(c->topic);
     free(c);
 }
 

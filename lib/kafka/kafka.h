@@ -34,6 +34,16 @@ typedef struct {
     const char *name, *value;
 } od_kafka_header_t;
 
+/* What librdkafka's statistics say, every OD_KAFKA_STATS_MS, for metrics
+ * and readiness. */
+typedef struct {
+    const char *topic; /* the consumer's */
+    int brokers_up;    /* brokers with a connection up now */
+    int64_t lag;       /* messages behind the high watermarks, summed over
+                          the partitions this member owns; -1: not known */
+} od_kafka_stats_t;
+#define OD_KAFKA_STATS_MS 1000
+
 typedef struct {
     const char *brokers;
     const char *group; /* NULL: no group, read every partition (watch) */
@@ -42,6 +52,10 @@ typedef struct {
     const char *client_id;
     const char *extra;  /* "k=v,k=v" librdkafka settings, may be NULL */
     int track_progress; /* for od_kafka_consumer_progress (partition ends) */
+    /* Optional: called with the statistics, from inside
+     * od_kafka_consumer_poll_batch() (the polling thread). */
+    void (*on_stats)(void *arg, const od_kafka_stats_t *s);
+    void *stats_arg;
 } od_kafka_consumer_conf_t;
 
 /* Creates a consumer subscribed to conf->topic. Returns NULL with a message

@@ -33,16 +33,23 @@ void *od_admission_main(void *arg) {
     }
     int64_t last_warn = 0;
     int size = ROUND_MIN;
+    od_ops_loop_t *loop = od_ops_loop_register("admission");
+    od_ops_check_t *db_ok = od_sched_db_check("admission");
     while (!*a->stop) {
         int n = 0;
+        od_ops_loop_beat(loop);
         if (!od_db_alive(db)) {
             if (od_db_reconnect(db)) {
+                od_ops_check_set(db_ok, 0, "unreachable");
                 od_clock_sleep_ms(500);
                 continue;
             }
         }
         int64_t t0 = od_clock_mono_ms();
+        double t0_s = od_clock_mono_s();
         if (od_repo_admit(db, size, &n)) {
+            od_metric_add(od_sm.round_failures, NULL, 1);
+            if (!od_db_alive(db)) od_ops_check_set(db_ok, 0, "unreachable");
             /* a deadlock with another scheduler, or the database is away:
              * worth a warning at most every 10 s */
             int quiet = od_clock_mono_ms() - last_warn < 10000;
@@ -52,6 +59,10 @@ void *od_admission_main(void *arg) {
             od_clock_sleep_ms(100);
             continue;
         }
+        od_ops_check_set(db_ok, 1, NULL);
+        od_metric_add(od_sm.rounds, NULL, 1);
+        od_metric_observe(od_sm.round_seconds, NULL, od_clock_mono_s() - t0_s);
+        od_metric_add(od_sm.admitted, NULL, n);
         int64_t took = od_clock_mono_ms() - t0;
         if (took > ROUND_MS)
             size = size * ROUND_MS / (int)took;
@@ -61,6 +72,8 @@ void *od_admission_main(void *arg) {
         if (size > conf->admit_batch) size = (int)conf->admit_batch;
         if (n == 0) od_db_wait_notify(db, 250);
     }
+    od_ops_loop_done(loop);
+    od_ops_check_done(db_ok);
     od_db_close(db);
     return NULL;
 }

@@ -26,6 +26,7 @@
 #include "domain/event.h"
 #include "domain/request.h"
 #include "kafka/kafka.h"
+#include "ops/kafka_probe.h"
 #include "scheduler/scheduler_int.h"
 
 #include <stdio.h>
@@ -46,6 +47,7 @@ typedef struct {
      * od_intake() write its first event twice. */
     char (*ids)[OD_UUID_STRLEN];
     size_t ids_cap, nids;
+    int rejects[OD_REJ_INSUFFICIENT_BALANCE + 1]; /* rows by reject code, for metrics */
 } enc_t;
 
 /* 1 if call_id is already a row of this batch; else remembers it, 0. */
@@ -81,6 +83,7 @@ typedef struct {
     int n, cap;
     enc_t enc;
     od_db_t *lane; /* the connection it was sent on, while in flight */
+    double sent_s; /* when it went to the database (od_clock_mono_s) */
 } batch_t;
 
 typedef struct {
@@ -96,6 +99,8 @@ typedef struct {
     int nfifo;
     enc_t scratch; /* for one message at a time on the slow path */
     long stored, dup;
+    od_ops_loop_t *loop;              /* liveness */
+    od_ops_check_t *db_ok, *kafka_ok; /* readiness */
 } intake_t;
 
 static void put_time(od_buf_t *col, int64_t ms) {
@@ -171,6 +176,7 @@ static int add_row(enc_t *enc, const od_kafka_msg_t *m, const json_t *prov, row_
         od_request_clear(&req);
         return 2;
     }
+    if (req.reject && req.reject <= OD_REJ_INSUFFICIENT_BALANCE) enc->rejects[req.reject]++;
     od_uuid_v4(event_id);
     int64_t now = od_clock_now_ms();
     const char *status = req.reject ? "rejected" : "queued";
@@ -271,6 +277,7 @@ static const char *const *encode(enc_t *enc, const intake_t *in, const od_kafka_
         od_buf_putc(&enc->col[i], '{');
     }
     enc->ncancels = 0;
+    memset(enc->rejects, 0, sizeof enc->rejects);
     if (enc->nids) memset(enc->ids, 0, enc->ids_cap * sizeof *enc->ids);
     enc->nids = 0;
     for (int i = 0; i < n; i++) {
@@ -386,10 +393,14 @@ static void touch(const char *path) {
  * by polling (paused) and holding on to anything polled, in `b`. */
 static int wait_for_db(intake_t *in, batch_t *b) {
     int backoff = 100;
-    od_logkv(OD_LOG_WARN, "database unreachable: intake paused", "err", od_db_error(in->db),
-             (const char *)NULL);
+    const char *why = od_db_error(in->db);
+    od_logkv(OD_LOG_WARN, "database unreachable: intake paused", "err",
+             *why ? why : "connection lost", (const char *)NULL);
+    od_ops_check_set(in->db_ok, 0, "unreachable: intake paused");
     od_kafka_consumer_pause(in->consumer, 1);
     while (!*in->stop) {
+        od_ops_loop_beat(in->loop); /* waiting out an outage is not being stuck */
+        touch(in->conf->health_file);
         if (b->n < b->cap)
             b->n += od_kafka_consumer_poll_batch(in->consumer, b->msgs + b->n, b->cap - b->n,
                                                  backoff, 0);
@@ -401,6 +412,7 @@ static int wait_for_db(intake_t *in, batch_t *b) {
                     /* used again once it reconnects; see free_lane() */
                 }
             od_logkv(OD_LOG_INFO, "database back: intake resumed", (const char *)NULL);
+            od_ops_check_set(in->db_ok, 1, NULL);
             reload_provisioning(in);
             od_kafka_consumer_pause(in->consumer, 0);
             return OD_OK;
@@ -413,6 +425,13 @@ static int wait_for_db(intake_t *in, batch_t *b) {
 static void account(intake_t *in, const batch_t *b, int inserted) {
     in->stored += inserted;
     in->dup += b->n - inserted;
+    od_metric_add(od_sm.consumed, NULL, b->n);
+    od_metric_add(od_sm.stored, NULL, inserted);
+    int dup = b->n - inserted - b->enc.ncancels;
+    od_metric_add(od_sm.duplicates, NULL, dup > 0 ? dup : 0);
+    for (int i = 1; i <= OD_REJ_INSUFFICIENT_BALANCE; i++)
+        if (b->enc.rejects[i])
+            od_metric_add(od_sm.rejected, od_reject_code((od_reject_t)i), b->enc.rejects[i]);
 }
 
 /* Stores batch `b` until it is durable, synchronously: the slow path,
@@ -446,6 +465,8 @@ static int store_batch(intake_t *in, batch_t *b, batch_t *spill) {
 
 /* The batch is durable: let the consumer commit past it. */
 static void done(intake_t *in, batch_t *b) {
+    if (b->sent_s > 0) od_metric_observe(od_sm.batch_seconds, NULL, od_clock_mono_s() - b->sent_s);
+    b->sent_s = 0;
     od_kafka_consumer_store(in->consumer, b->msgs, b->n);
     od_kafka_msgs_release(b->msgs, b->n);
     b->n = 0;
@@ -529,6 +550,9 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
         }
     }
     in.db = in.lane[0];
+    in.db_ok = od_sched_db_check("intake");
+    in.kafka_ok = od_ops_check_register("kafka:intake", OD_OPS_KAFKA_MAX_AGE_MS);
+    in.loop = od_ops_loop_register("intake");
     if (od_db_listen(in.db, "outdial_provisioning")) {
         od_logkv(OD_LOG_ERROR, "cannot start", "err", od_db_error(in.db), (const char *)NULL);
         goto out;
@@ -544,7 +568,9 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
                                    .topic = conf->common.topic_requests,
                                    .from_beginning = 1,
                                    .client_id = "outdial-scheduler",
-                                   .extra = conf->common.kafka_extra};
+                                   .extra = conf->common.kafka_extra,
+                                   .on_stats = od_ops_kafka_stats,
+                                   .stats_arg = in.kafka_ok};
     in.consumer = od_kafka_consumer_new(&cc, err, sizeof err);
     if (!in.consumer) {
         od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
@@ -556,6 +582,7 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
     batch_t *cur = &in.b[0];
     while (!*stop) {
         touch(conf->health_file);
+        od_ops_loop_beat(in.loop);
         /* While batches are in the database, take only what is ready now. */
         cur->n +=
             od_kafka_consumer_poll_batch(in.consumer, cur->msgs + cur->n, (int)conf->batch_max,
@@ -575,6 +602,7 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
             continue;
         }
         od_db_t *lane = free_lane(&in);
+        cur->sent_s = od_clock_mono_s();
         if (lane && od_repo_intake_send(lane, cols) == OD_OK) {
             cur->lane = lane;
             in.fifo[in.nfifo++] = cur;
@@ -594,6 +622,9 @@ int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) 
     }
     rc = 0;
 out:
+    od_ops_loop_done(in.loop);
+    od_ops_check_done(in.db_ok);
+    od_ops_check_done(in.kafka_ok);
     for (int i = 0; i <= INTAKE_LANES; i++) {
         od_kafka_msgs_release(in.b[i].msgs, in.b[i].n);
         free(in.b[i].msgs);

@@ -36,7 +36,10 @@ struct od_relay {
     od_kafka_batch_t batch;
     int64_t *ids;
     int nids, produce_failed;
+    int ndial;         /* of nids, dial work (the rest are events) */
     od_seal_key_t key; /* seals passwords in dial work */
+    od_ops_loop_t *loop;
+    od_ops_check_t *db_ok;
 };
 
 /* Dial work leaves with its passwords sealed (crypto.h): "password" of
@@ -88,14 +91,19 @@ static void publish_row(const od_outbox_row_t *row, void *ctx) {
         return;
     }
     r->ids[r->nids++] = row->id;
+    r->ndial += !event;
 }
 
 /* Keeps a live connection, becoming the leader when the lock is free. */
 static int ensure_leader(od_relay_t *r) {
     if (!od_db_alive(r->db)) {
         r->leader = 0;
-        if (od_db_reconnect(r->db)) return 0; /* listens again by itself */
+        if (od_db_reconnect(r->db)) { /* listens again by itself */
+            od_ops_check_set(r->db_ok, 0, "unreachable");
+            return 0;
+        }
     }
+    od_ops_check_set(r->db_ok, 1, NULL);
     if (r->leader) return 1;
     int got = od_db_try_lock(r->db, RELAY_LOCK_KEY);
     if (got == 1) {
@@ -111,6 +119,7 @@ static int ensure_leader(od_relay_t *r) {
 static int relay_round(od_relay_t *r) {
     memset(&r->batch, 0, sizeof r->batch);
     r->nids = 0;
+    r->ndial = 0;
     r->produce_failed = 0;
     int n = od_repo_outbox_read(r->db, (int)r->conf->relay_batch, publish_row, r);
     if (n < 0) return -1;
@@ -124,6 +133,8 @@ static int relay_round(od_relay_t *r) {
         return -1;
     }
     if (od_repo_outbox_done(r->db, r->ids, r->nids)) return -1;
+    od_metric_add(od_sm.published, "event", r->nids - r->ndial);
+    od_metric_add(od_sm.published, "dial", r->ndial);
     return n;
 }
 
@@ -132,12 +143,14 @@ static void *relay_main(void *arg) {
     int drained_after_stop = 0;
     while (!drained_after_stop) {
         int stopping = *r->stop != 0;
+        od_ops_loop_beat(r->loop);
         if (!ensure_leader(r)) {
             if (stopping) break;
             od_clock_sleep_ms(1000);
             continue;
         }
         int n = relay_round(r);
+        if (n < 0 && !od_db_alive(r->db)) od_ops_check_set(r->db_ok, 0, "unreachable");
         if (n < 0) {
             od_logkv(OD_LOG_WARN, "relay round failed", "err", od_db_error(r->db),
                      (const char *)NULL);
@@ -150,6 +163,8 @@ static void *relay_main(void *arg) {
                 r->leader = 0;
         }
     }
+    od_ops_loop_done(r->loop);
+    od_ops_check_done(r->db_ok);
     return NULL;
 }
 
@@ -180,6 +195,8 @@ od_relay_t *od_relay_start(const od_scheduler_conf_t *conf, volatile sig_atomic_
         od_logkv(OD_LOG_ERROR, "relay cannot start", "err", err, (const char *)NULL);
         goto fail;
     }
+    r->loop = od_ops_loop_register("relay");
+    r->db_ok = od_sched_db_check("relay");
     if (pthread_create(&r->thread, NULL, relay_main, r)) goto fail;
     return r;
 fail:

@@ -11,6 +11,7 @@
 #include "db/db.h"
 #include "db/repo.h"
 #include "kafka/kafka.h"
+#include "ops/kafka_probe.h"
 #include "scheduler/scheduler_int.h"
 
 #include <jansson.h>
@@ -78,21 +79,30 @@ void *od_reports_main(void *arg) {
                                    .from_beginning = 1,
                                    .client_id = "outdial-scheduler-reports",
                                    .extra = conf->common.kafka_extra,
-                                   .track_progress = 1};
+                                   .track_progress = 1,
+                                   .on_stats = od_ops_kafka_stats};
+    od_ops_check_t *kafka_ok = od_ops_check_register("kafka:reports", OD_OPS_KAFKA_MAX_AGE_MS);
+    cc.stats_arg = kafka_ok;
     od_db_t *db = od_db_connect(conf->common.pg_dsn, "outdial-reports", err, sizeof err);
     od_kafka_consumer_t *k = db ? od_kafka_consumer_new(&cc, err, sizeof err) : NULL;
     if (!k) {
         od_logkv(OD_LOG_ERROR, "reports cannot start", "err", err, (const char *)NULL);
         od_db_close(db);
+        od_ops_check_done(kafka_ok);
         *a->stop = 1;
         return NULL;
     }
     int64_t last_progress = 0;
+    od_ops_loop_t *loop = od_ops_loop_register("reports");
+    od_ops_check_t *db_ok = od_sched_db_check("reports");
     while (!*a->stop) {
+        od_ops_loop_beat(loop);
         /* About once a second, with everything polled so far applied: up to
          * when each owned partition has been read (lost-dialer detection
          * depends on it, see od_reap). */
         if (od_clock_mono_ms() - last_progress >= 1000) {
+            /* idle, it still finds out when the database is back */
+            if (!od_db_alive(db) && od_db_reconnect(db) == OD_OK) od_ops_check_set(db_ok, 1, NULL);
             report_progress(k, db, conf->common.topic_reports);
             last_progress = od_clock_mono_ms();
         }
@@ -102,6 +112,8 @@ void *od_reports_main(void *arg) {
         int applied = 0, rc, backoff = 100;
         while ((rc = od_repo_reports(db, lit.data, &applied, log_skipped, NULL)) == OD_ERR_DB) {
             if (*a->stop) break;
+            od_ops_loop_beat(loop);
+            if (!od_db_alive(db)) od_ops_check_set(db_ok, 0, "unreachable");
             /* The database is away (or a deadlock): fetching pauses, but the
              * consumer keeps polling, so it stays in its group however long
              * the outage lasts (max.poll.interval.ms). */
@@ -119,12 +131,19 @@ void *od_reports_main(void *arg) {
             if (!od_db_alive(db) && od_db_reconnect(db)) continue;
         }
         od_kafka_consumer_pause(k, 0);
+        if (rc == OD_OK) {
+            od_ops_check_set(db_ok, 1, NULL);
+            od_metric_add(od_sm.reports, NULL, applied);
+        }
         if (rc != OD_OK && rc != OD_ERR_DB)
             od_logkv(OD_LOG_ERROR, "dialer reports refused: skipped", "err", od_db_error(db),
                      (const char *)NULL);
         if (rc != OD_ERR_DB) od_kafka_consumer_store(k, msgs, n);
         od_kafka_msgs_release(msgs, n);
     }
+    od_ops_loop_done(loop);
+    od_ops_check_done(db_ok);
+    od_ops_check_done(kafka_ok);
     od_buf_free(&lit);
     od_kafka_consumer_destroy(k);
     od_db_close(db);

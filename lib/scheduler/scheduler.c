@@ -76,6 +76,7 @@ const od_opt_t od_scheduler_opts[] = {
      "file touched each loop while healthy (for liveness probes)", F(health_file)},
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
      F(log_level)},
+    OD_OPS_OPTS(od_scheduler_conf_t, ops, "127.0.0.1:9464"),
     OD_OPT_END,
 };
 #undef F
@@ -92,6 +93,14 @@ int od_scheduler_has_role(const od_scheduler_conf_t *conf, const char *role) {
 }
 
 int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) {
+    char ops_err[512];
+    od_sched_metrics_init();
+    od_sched_checks_register(conf);
+    od_ops_t *ops = od_ops_start(&conf->ops, "outdial-scheduler", ops_err, sizeof ops_err);
+    if (!ops) {
+        od_logkv(OD_LOG_ERROR, "cannot start", "err", ops_err, (const char *)NULL);
+        return 1;
+    }
     if (conf->create_topics) {
         const char *topics[] = {conf->common.topic_requests, conf->common.topic_events,
                                 conf->common.topic_dial, conf->common.topic_reports};
@@ -122,11 +131,14 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
     else
         while (!rc && !*stop)
             od_clock_sleep_ms(100);
+    od_ops_check_t *stopping = od_ops_check_register("stopping", 0);
+    od_ops_check_set(stopping, 0, "shutting down");
     *stop = 1;
     od_worker_join(admission);
     od_worker_join(housekeeping);
     od_worker_join(reports);
     od_worker_join(webhooks);
     od_relay_join(relay);
+    od_ops_stop(ops);
     return rc;
 }

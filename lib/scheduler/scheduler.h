@@ -6,6 +6,7 @@
 #define OD_SCHEDULER_H
 
 #include "core/config.h"
+#include "ops/ops.h"
 
 #include <signal.h>
 
@@ -15,6 +16,7 @@ typedef struct {
     long batch_max, batch_ms, relay_batch, topic_partitions, admit_batch, dialer_lost_s;
     long webhook_timeout_ms, webhook_retry_s, webhook_concurrency;
     int create_topics, webhook_allow_private;
+    od_ops_conf_t ops; /* the ops listener (lib/ops) */
 } od_scheduler_conf_t;
 
 /* The settings of outdial-scheduler beyond od_common_opts. */

@@ -2,9 +2,34 @@
 #ifndef OD_SCHEDULER_INT_H
 #define OD_SCHEDULER_INT_H
 
+#include "ops/metrics.h"
+#include "ops/ops.h"
 #include "scheduler/scheduler.h"
 
 #include <pthread.h>
+
+/* The scheduler's metrics (metrics.c; docs/operations.md, "Metrics"), in
+ * the process registry. All NULL until od_sched_metrics_init(), and
+ * updating a NULL metric does nothing. */
+typedef struct {
+    od_metric_t *consumed, *stored, *duplicates, *rejected, *batch_seconds;
+    od_metric_t *rounds, *round_failures, *round_seconds, *admitted;
+    od_metric_t *calls_queued, *calls_live, *outbox_rows, *outbox_age;
+    od_metric_t *published, *webhooks, *webhook_seconds;
+    od_metric_t *reports, *dialer_lost;
+} od_sched_metrics_t;
+extern od_sched_metrics_t od_sm;
+void od_sched_metrics_init(void);
+
+/* The gauges read from the database (calls by status and plan, the
+ * outbox), refreshed by housekeeping every OD_SCHED_GAUGES_MS. */
+#define OD_SCHED_GAUGES_MS 5000
+
+/* A readiness check of a loop's database connection: "database:LOOP". */
+od_ops_check_t *od_sched_db_check(const char *loop);
+/* Registers, failing until their loops set them, the readiness checks of
+ * the loops conf->roles starts (see ops.h). */
+void od_sched_checks_register(const od_scheduler_conf_t *conf);
 
 /* The event relay: one thread, its own connection and producer. Only the
  * holder of an advisory lock publishes, so events leave in commit order.

@@ -42,6 +42,7 @@ typedef struct {
     long long id;
     int attempts;
     char org[128];
+    double started_s; /* od_clock_mono_s */
 } sent_t;
 
 /* The org's in-flight count; an idle entry is reused, so the table holds
@@ -93,6 +94,8 @@ static void on_done(void *ctx, const od_http_result_t *r, void *arg) {
         outcome = "failed"; /* 3xx (not followed) and 4xx other than 429 are final */
         snprintf(why, sizeof why, "HTTP %d (final)", r->status);
     }
+    od_metric_add(od_sm.webhooks, outcome, 1);
+    od_metric_observe(od_sm.webhook_seconds, NULL, od_clock_mono_s() - s->started_s);
     if (od_repo_webhook_result(l->db, s->id, outcome, r->status, why, retry,
                                l->conf->webhook_retry_s) != OD_OK)
         od_logkv(OD_LOG_WARN, "webhook result not recorded (retried after the lease)", "err",
@@ -124,6 +127,7 @@ static void send_one(const od_webhook_row_t *w, void *arg) {
     if (!s) abort();
     s->id = w->id;
     s->attempts = w->attempts;
+    s->started_s = od_clock_mono_s();
     snprintf(s->org, sizeof s->org, "%s", w->org_id);
     l->inflight++;
     busy_of(l, w->org_id)->n++;
@@ -169,19 +173,29 @@ void *od_webhooks_main(void *arg) {
         return NULL;
     }
     int64_t next_claim = 0;
+    od_ops_loop_t *loop = od_ops_loop_register("webhooks");
+    od_ops_check_t *db_ok = od_sched_db_check("webhooks");
     while (!*a->stop) {
         int64_t now = od_clock_mono_ms();
-        if (now >= next_claim && (od_db_alive(l.db) || od_db_reconnect(l.db) == OD_OK)) {
+        od_ops_loop_beat(loop);
+        if (now >= next_claim && !od_db_alive(l.db) && od_db_reconnect(l.db) != OD_OK) {
+            od_ops_check_set(db_ok, 0, "unreachable");
+            next_claim = now + 200;
+        }
+        if (now >= next_claim && od_db_alive(l.db)) {
             int before = l.inflight;
             claim(&l);
             /* nothing new: look again in 200 ms; else at once */
             next_claim = now + (l.inflight > before ? 0 : 200);
+            od_ops_check_set(db_ok, od_db_alive(l.db), "unreachable");
         }
         if (l.inflight)
             od_http_run(l.http, 50);
         else
             od_clock_sleep_ms(50);
     }
+    od_ops_loop_done(loop);
+    od_ops_check_done(db_ok);
     od_http_free(l.http); /* lets what is in flight finish (and be recorded) */
     od_db_close(l.db);
     free(l.busy);

@@ -24,6 +24,9 @@ export OUTDIAL_TOPIC_EVENTS="t.$T_ID.events"
 export OUTDIAL_SCHEDULER_GROUP="g.$T_ID"
 export OUTDIAL_TOPIC_DIAL="t.$T_ID.dial" OUTDIAL_TOPIC_REPORTS="t.$T_ID.reports"
 export OUTDIAL_LOG_LEVEL=${OUTDIAL_LOG_LEVEL:-info}
+# Every process's ops listener (/metrics, /healthz, /readyz) on a free
+# loopback port unless a test picks one (tests run side by side).
+export OUTDIAL_OPS_LISTEN=${OUTDIAL_OPS_LISTEN:-127.0.0.1:0}
 
 sql() { psql "$OUTDIAL_PG_DSN" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 
