@@ -2,6 +2,7 @@
 #include "core/log.h"
 #include "core/clock.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,23 @@ static void put_escaped(char *buf, size_t cap, size_t *pos, const char *s) {
     }
 }
 
+/* A JSON number: -?digits(.digits)?, no more than 30 characters. */
+static int is_number(const char *v) {
+    const char *p = v;
+    if (!p || !*p || strlen(p) > 30) return 0;
+    if (*p == '-') p++;
+    if (!isdigit((unsigned char)*p)) return 0;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p)) return 0;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return *p == 0;
+}
+
 static void emit(od_log_level_t level, const char *msg, va_list kv) {
     char buf[4096], ts[40];
     size_t pos = 0;
@@ -53,14 +71,16 @@ static void emit(od_log_level_t level, const char *msg, va_list kv) {
         if (!k) break;
         const char *v = va_arg(kv, const char *);
         if (pos + 8 >= sizeof buf) break;
+        int number = k[0] == '#' && is_number(v);
+        if (k[0] == '#') k++;
         buf[pos++] = ',';
         buf[pos++] = '"';
         put_escaped(buf, sizeof buf, &pos, k);
         buf[pos++] = '"';
         buf[pos++] = ':';
-        buf[pos++] = '"';
+        if (!number) buf[pos++] = '"';
         put_escaped(buf, sizeof buf, &pos, v ? v : "");
-        buf[pos++] = '"';
+        if (!number) buf[pos++] = '"';
     }
     if (pos + 3 > sizeof buf) pos = sizeof buf - 3;
     buf[pos++] = '}';

@@ -99,7 +99,7 @@ size_t od_spool_sweep(od_spool_t *s) {
     if (resent) {
         char n[24];
         snprintf(n, sizeof n, "%zu", resent);
-        od_logkv(OD_LOG_WARN, "reports not delivered, produced again", "count", n, "kafka_error",
+        od_logkv(OD_LOG_WARN, "reports not delivered, produced again", "#count", n, "kafka_error",
                  why[0] ? why : "not queued", (const char *)NULL);
         s->stats.resent += resent;
     }

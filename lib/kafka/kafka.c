@@ -130,7 +130,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, parts);
         c->all_down = 0; /* the group coordinator answered */
         if (c->paused) rd_kafka_pause_partitions(rk, parts);
-        od_logkv(OD_LOG_INFO, "partitions assigned", "count", n, (const char *)NULL);
+        od_logkv(OD_LOG_INFO, "partitions assigned", "#count", n, (const char *)NULL);
     } else {
         /* Commit what was stored before letting go: while the group is
          * still preparing the rebalance the commit is accepted; once the
@@ -143,7 +143,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                      rd_kafka_err2name(cerr), (const char *)NULL);
         }
         rd_kafka_assign(rk, NULL);
-        od_logkv(OD_LOG_INFO, "partitions revoked", "count", n, (const char *)NULL);
+        od_logkv(OD_LOG_INFO, "partitions revoked", "#count", n, (const char *)NULL);
     }
     forget_positions(c);
     trouble(c);

@@ -320,7 +320,7 @@ od_ops_t *od_ops_start(const od_ops_conf_t *conf, const char *binary, char *errs
     char port[16];
     snprintf(port, sizeof port, "%d", od_httpd_port(o->http));
     od_logkv(OD_LOG_INFO, "ops listener up: /metrics /healthz /readyz", "listen", conf->listen,
-             "port", port, "binary", binary, (const char *)NULL);
+             "#port", port, "binary", binary, (const char *)NULL);
     return o;
 }
 

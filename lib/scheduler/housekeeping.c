@@ -75,7 +75,7 @@ void *od_housekeeping_main(void *arg) {
                 od_metric_add(od_sm.dialer_lost, NULL, lost);
                 char s[16];
                 snprintf(s, sizeof s, "%d", lost);
-                od_logkv(OD_LOG_WARN, "calls of silent dialers ended (DIALER_LOST)", "count", s,
+                od_logkv(OD_LOG_WARN, "calls of silent dialers ended (DIALER_LOST)", "#count", s,
                          (const char *)NULL);
             }
             /* orgs with nothing queued see their balance within a second */

@@ -376,7 +376,7 @@ static void reload_provisioning(intake_t *in) {
     if (ver != in->prov_version) {
         char v[24];
         snprintf(v, sizeof v, "%ld", ver);
-        od_logkv(OD_LOG_INFO, "provisioning loaded", "version", v, (const char *)NULL);
+        od_logkv(OD_LOG_INFO, "provisioning loaded", "#version", v, (const char *)NULL);
     }
     in->prov_version = ver;
 }
@@ -531,7 +531,7 @@ static void log_counts(const intake_t *in, const char *msg) {
     char s[24], d[24];
     snprintf(s, sizeof s, "%ld", in->stored);
     snprintf(d, sizeof d, "%ld", in->dup);
-    od_logkv(OD_LOG_INFO, msg, "stored", s, "duplicates", d, (const char *)NULL);
+    od_logkv(OD_LOG_INFO, msg, "#stored", s, "#duplicates", d, (const char *)NULL);
 }
 
 int od_intake_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *stop) {

@@ -13,8 +13,8 @@ outdialctl submit "$T_DIR/req.jsonl" >/dev/null
 stored_once $N
 kill -TERM "${T_PIDS[@]}"
 wait "${T_PIDS[@]}" 2>/dev/null || true
-sa=$(grep -o '"msg":"intake stopped","stored":"[0-9]*"' "$T_DIR/a.log" | grep -o '[0-9]*"$' | tr -d '"')
-sb=$(grep -o '"msg":"intake stopped","stored":"[0-9]*"' "$T_DIR/b.log" | grep -o '[0-9]*"$' | tr -d '"')
+sa=$(grep -o '"msg":"intake stopped","stored":[0-9]*' "$T_DIR/a.log" | grep -o '[0-9]*$')
+sb=$(grep -o '"msg":"intake stopped","stored":[0-9]*' "$T_DIR/b.log" | grep -o '[0-9]*$')
 echo "scheduler a stored ${sa:-?}, b stored ${sb:-?}"
 check_ge "a did part of the work" "${sa:-0}" 1
 check_ge "b did part of the work" "${sb:-0}" 1
