@@ -416,7 +416,8 @@ static void sofia_flush(void) {
     if (sofia_done) sofia_len = 0, sofia_done = 0;
 }
 
-static void sofia_log(void *stream, char const *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void sofia_log(void *stream, char const *fmt,
+                                                            va_list ap) {
     (void)stream;
     char chunk[1024];
     int n = fmt ? vsnprintf(chunk, sizeof chunk, fmt, ap) : 0;
