@@ -4,8 +4,11 @@
  * notice; `inflight` counts those, so that a graceful stop knows when the
  * requests in progress have been answered.
  *
- * Threads: libmicrohttpd's internal thread pool with epoll, and
- * suspend/resume for deferred answers. A deferred request's connection is
+ * Threads: libmicrohttpd's internal thread pool with poll(), and
+ * suspend/resume for deferred answers. Not epoll: in libmicrohttpd 0.9.75
+ * (Debian 12) epoll mode left the first request of connections accepted
+ * in a burst unread (256 wrk connections, each with its GET in the socket,
+ * and the thread asleep) until some other event woke the thread. A deferred request's connection is
  * suspended when the callback returns (unless its answer already came);
  * od_httpd_complete stores the answer and resumes it, and libmicrohttpd
  * then calls the access handler again, which queues the stored answer. A
@@ -254,7 +257,7 @@ od_httpd_t *od_httpd_start(const od_httpd_conf_t *conf, char *errstr, size_t n) 
     }
     od_httpd_t *s = calloc(1, sizeof *s);
     s->conf = *conf;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(
