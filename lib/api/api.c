@@ -100,16 +100,20 @@ int od_api_key_find(od_api_t *api, const char *hash, char *org, size_t org_cap, 
     od_db_t *db = od_api_db_take(api);
     int rc = db ? od_repo_api_key_find(db, hash, org, org_cap, stored) : OD_ERR_DB;
     od_api_db_give(api, db);
-    if (rc == OD_OK && api->conf->cache_s > 0 && strlen(org) < sizeof e->org &&
-        strlen(stored) == 64) {
-        pthread_mutex_lock(&api->cache_mu);
-        memcpy(e->hash, stored, 65);
-        snprintf(e->org, sizeof e->org, "%s", org);
-        e->expires_ms = od_clock_mono_ms() + api->conf->cache_s * 1000;
-        e->gen = gen; /* read before the query: a change meanwhile drops it */
-        pthread_mutex_unlock(&api->cache_mu);
-    }
+    /* gen was read before the query: a change meanwhile drops the entry */
+    if (rc == OD_OK && api->conf->cache_s > 0) od_api_cache_key(api, stored, org, gen);
     return rc;
+}
+
+void od_api_cache_key(od_api_t *api, const char *hash, const char *org, unsigned gen) {
+    od_api_key_entry_t *e = &api->keys[slot_of(hash, OD_API_KEY_CACHE)];
+    if (strlen(org) >= sizeof e->org || strlen(hash) != 64) return;
+    pthread_mutex_lock(&api->cache_mu);
+    memcpy(e->hash, hash, 65);
+    snprintf(e->org, sizeof e->org, "%s", org);
+    e->expires_ms = od_clock_mono_ms() + api->conf->cache_s * 1000;
+    e->gen = gen;
+    pthread_mutex_unlock(&api->cache_mu);
 }
 
 int od_api_provisioning(od_api_t *api, const char *org, json_t **out) {
@@ -126,18 +130,22 @@ int od_api_provisioning(od_api_t *api, const char *org, json_t **out) {
     od_db_t *db = od_api_db_take(api);
     int rc = db ? od_repo_provisioning_load_org(db, org, out) : OD_ERR_DB;
     od_api_db_give(api, db);
-    if (rc == OD_OK && *out && api->conf->cache_s > 0 && strlen(org) < sizeof e->org) {
-        json_t *old;
-        pthread_mutex_lock(&api->cache_mu);
-        old = e->prov;
-        e->prov = json_incref(*out);
-        snprintf(e->org, sizeof e->org, "%s", org);
-        e->expires_ms = od_clock_mono_ms() + api->conf->cache_s * 1000;
-        e->gen = gen;
-        pthread_mutex_unlock(&api->cache_mu);
-        json_decref(old);
-    }
+    if (rc == OD_OK && *out && api->conf->cache_s > 0)
+        od_api_cache_provisioning(api, org, *out, gen);
     return rc;
+}
+
+void od_api_cache_provisioning(od_api_t *api, const char *org, json_t *prov, unsigned gen) {
+    od_api_prov_entry_t *e = &api->provs[slot_of(org, OD_API_PROV_CACHE)];
+    if (strlen(org) >= sizeof e->org) return;
+    pthread_mutex_lock(&api->cache_mu);
+    json_t *old = e->prov;
+    e->prov = json_incref(prov);
+    snprintf(e->org, sizeof e->org, "%s", org);
+    e->expires_ms = od_clock_mono_ms() + api->conf->cache_s * 1000;
+    e->gen = gen;
+    pthread_mutex_unlock(&api->cache_mu);
+    json_decref(old);
 }
 
 /* Empties the caches whenever provisioning or keys change (outdialctl
@@ -273,9 +281,9 @@ static void expire_waiters(od_api_t *api) {
 void od_api_accept(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp, const char *key,
                    const char *value, const char *call_id, const char *org_id,
                    const char *request_id) {
-    od_api_waiter_t *w = calloc(1, sizeof *w);
+    od_api_waiter_t *w = api->producer ? calloc(1, sizeof *w) : NULL;
     if (!w) {
-        answer_unavailable(resp, "out of memory; retry later");
+        answer_unavailable(resp, "the broker is not available; retry later");
         return;
     }
     w->api = api;

@@ -88,6 +88,12 @@ int od_api_produce(od_api_t *api, const char *key, const char *value);
 int od_api_key_find(od_api_t *api, const char *hash, char *org, size_t org_cap,
                     char stored[65]) OD_MUSTCHECK;
 
+/* Put an entry in the caches, as a lookup does (gen: atomic_load(&api->gen)
+ * read before the lookup); also for tests and fuzzing, which have no
+ * database. od_api_cache_provisioning takes its own reference to prov. */
+void od_api_cache_key(od_api_t *api, const char *hash, const char *org, unsigned gen);
+void od_api_cache_provisioning(od_api_t *api, const char *org, json_t *prov, unsigned gen);
+
 /* One org's provisioning snapshot (od_repo_provisioning_load_org), from
  * the cache or the database, into *out (a reference: json_decref it;
  * read-only, other threads read it too). OD_OK or OD_ERR_DB. */
@@ -99,7 +105,8 @@ int od_api_provisioning(od_api_t *api, const char *org, json_t **out) OD_MUSTCHE
  * call then remembered as recent), 503 with Retry-After if it failed or
  * no acknowledgement came within conf->kafka_wait_ms (the message may
  * still be delivered: the same request_id never makes a second call). If
- * it cannot even be queued, resp gets the 503 at once. */
+ * it cannot even be queued (or there is no producer: unit tests, fuzzing),
+ * resp gets the 503 at once. */
 void od_api_accept(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp, const char *key,
                    const char *value, const char *call_id, const char *org_id,
                    const char *request_id);

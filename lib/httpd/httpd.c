@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,11 +60,20 @@ typedef struct od_httpd_later {
  * past that the connection is closed without an answer. */
 #define DISCARD_FACTOR 4
 
+static const char *field(const od_httpd_field_t *f, int n, const char *name, int nocase) {
+    for (int i = 0; i < n; i++)
+        if (f[i].name && (nocase ? !strcasecmp(f[i].name, name) : !strcmp(f[i].name, name)))
+            return f[i].value;
+    return NULL;
+}
+
 const char *od_httpd_header(const od_httpd_req_t *req, const char *name) {
+    if (!req->conn) return field(req->headers, req->nheaders, name, 1);
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *od_httpd_query(const od_httpd_req_t *req, const char *name) {
+    if (!req->conn) return field(req->args, req->nargs, name, 0);
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -213,7 +223,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&s->inflight, 1);
 }
 
-static void on_log(void *cls, const char *fmt, va_list ap) {
+/* libmicrohttpd's own messages: its format strings, checked as such. */
+__attribute__((format(printf, 2, 0))) static void on_log(void *cls, const char *fmt, va_list ap) {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);

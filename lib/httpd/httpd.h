@@ -30,14 +30,23 @@
 
 typedef struct od_httpd od_httpd_t;
 
+typedef struct {
+    const char *name, *value;
+} od_httpd_field_t;
+
 /* One request, valid during the callback only. */
 typedef struct {
     const char *method; /* "GET", "POST", ... */
     const char *path;   /* decoded, without the query string */
     const char *body;   /* NUL-terminated (the NUL is not counted); "" if none */
     size_t body_len;
-    void *conn;  /* internal */
+    void *conn;  /* internal; NULL: a request built outside the server */
     void *state; /* internal */
+    /* A request built outside the server (unit tests, fuzzing: conn NULL)
+     * brings its headers and query arguments here; od_httpd_defer must not
+     * be called on it. */
+    const od_httpd_field_t *headers, *args;
+    int nheaders, nargs;
 } od_httpd_req_t;
 
 /* A request header by name (case-insensitive), or NULL. */
