@@ -12,10 +12,10 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Debian packages the project needs to build, test and run locally (clang and
 # libclang-rt-dev: the libFuzzer harnesses of scripts/fuzz; libmicrohttpd-dev:
 # the HTTP server of lib/httpd; python3-requests: the tests' independent
-# HTTP client).
+# HTTP client; wrk: the load generator of scripts/bench/api and t_api_load).
 OUTDIAL_APT_PACKAGES=(build-essential cmake ninja-build pkg-config librdkafka-dev libpq-dev
   libjansson-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libsofia-sip-ua-dev postgresql-15 postgresql-client-15
-  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests openssl
+  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests openssl wrk
   clang libclang-rt-dev)
 OUTDIAL_APT_JAVA=(openjdk-17-jre-headless maven)
 
