@@ -242,9 +242,15 @@ static void on_accept_report(void *arg) {
         od_httpd_resp_t resp = {.status = 500};
         if (w->batch.delivered == 1) {
             od_api_recent_add(api, w->call_id, w->org_id, w->request_id);
-            answer(&resp, 202,
-                   json_pack("{s:s,s:s,s:s}", "call_id", w->call_id, "request_id", w->request_id,
-                             "status", "queued"));
+            /* the hottest answer, written directly: the bytes json_dumps would
+             * write for any request_id the validator lets through */
+            resp.status = 202;
+            od_httpd_resp_header(&resp, "Content-Type", "application/json");
+            od_buf_puts(&resp.body, "{\"call_id\":\"");
+            od_buf_puts(&resp.body, w->call_id);
+            od_buf_puts(&resp.body, "\",\"request_id\":");
+            od_buf_json_str(&resp.body, w->request_id);
+            od_buf_puts(&resp.body, ",\"status\":\"queued\"}\n");
         } else {
             od_logkv(OD_LOG_WARN, "request not delivered", "err", w->batch.last_error,
                      (const char *)NULL);
