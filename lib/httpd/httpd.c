@@ -7,8 +7,10 @@
  * Threads: libmicrohttpd's internal thread pool with poll(), and
  * suspend/resume for deferred answers. Not epoll: in libmicrohttpd 0.9.75
  * (Debian 12) epoll mode left the first request of connections accepted
- * in a burst unread (256 wrk connections, each with its GET in the socket,
- * and the thread asleep) until some other event woke the thread. A deferred request's connection is
+ * in a burst unread (256 wrk connections, each with its GET in the
+ * socket, and the thread asleep) until some other event woke the thread.
+ *
+ * A deferred request's connection is
  * suspended when the callback returns (unless its answer already came);
  * od_httpd_complete stores the answer and resumes it, and libmicrohttpd
  * then calls the access handler again, which queues the stored answer. A
