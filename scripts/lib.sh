@@ -18,10 +18,11 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # libclang-rt-dev: the libFuzzer harnesses of scripts/fuzz; libmicrohttpd-dev:
 # the HTTP server of lib/httpd; python3-requests: the tests' independent
 # HTTP client; python3-venv: the PyPI test clients of tests/requirements.txt;
-# prometheus: its server and promtool scrape the ops listeners in tests).
+# prometheus: its server and promtool scrape the ops listeners in tests; wrk:
+# the load generator of scripts/bench/api and t_api_load).
 OUTDIAL_APT_PACKAGES=(build-essential cmake ninja-build pkg-config librdkafka-dev libpq-dev
   libjansson-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libsofia-sip-ua-dev postgresql-15 postgresql-client-15
-  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests python3-venv openssl
+  kcat sip-tester kamailio baresip tcpdump procps bc python3-jsonschema python3-requests python3-venv openssl wrk
   clang libclang-rt-dev prometheus)
 OUTDIAL_APT_JAVA=(openjdk-17-jre-headless maven)
 

@@ -1,9 +1,13 @@
 /* Settings and wiring of outdial-api (see api.h): the HTTP server, one
- * idempotent producer shared by every request thread with one thread that
- * serves its delivery reports, and a pool of database connections. */
+ * idempotent producer shared by every server thread with one thread that
+ * serves its delivery reports (and answers the requests waiting for
+ * them), a pool of database connections, and the caches that keep SQL off
+ * the hot path with the thread that empties them when provisioning or
+ * keys change. */
 #include "api/api_int.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "db/repo.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -20,8 +24,14 @@ const od_opt_t od_api_opts[] = {
      "largest request body in bytes; larger ones are answered 413", F(body_max)},
     {"timeout-seconds", "OUTDIAL_API_TIMEOUT_SECONDS", OD_OPT_INT, "10",
      "a connection idle (or a client silent mid-request) this long is closed", F(timeout_s)},
-    {"max-connections", "OUTDIAL_API_MAX_CONNECTIONS", OD_OPT_INT, "1024",
-     "connections served at once (one thread each); more are refused", F(max_connections)},
+    {"max-connections", "OUTDIAL_API_MAX_CONNECTIONS", OD_OPT_INT, "4096",
+     "connections served at once; more are refused", F(max_connections)},
+    {"threads", "OUTDIAL_API_THREADS", OD_OPT_INT, "2",
+     "server threads, each serving many connections (about one per core)", F(threads)},
+    {"cache-seconds", "OUTDIAL_API_CACHE_SECONDS", OD_OPT_INT, "5",
+     "how long API keys and provisioning are kept in memory (dropped at once on a change"
+     " made with outdialctl; 0: read the database on every request)",
+     F(cache_s)},
     {"kafka-wait-ms", "OUTDIAL_API_KAFKA_WAIT_MS", OD_OPT_INT, "5000",
      "longest wait for the broker's acknowledgement before answering 503", F(kafka_wait_ms)},
     {"db-pool", "OUTDIAL_API_DB_POOL", OD_OPT_INT, "16", "idle database connections kept for reuse",
@@ -68,9 +78,264 @@ void od_api_db_give(od_api_t *api, od_db_t *db) {
     od_db_close(db);
 }
 
-/* One produced message and the request thread waiting for its report. The
- * report may come after the waiter gave up: then whoever comes last (the
- * report) frees it, so the batch always outlives its report. */
+/* ---- caches ---- */
+
+static unsigned slot_of(const char *s, unsigned n) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % n;
+}
+
+int od_api_key_find(od_api_t *api, const char *hash, char *org, size_t org_cap, char stored[65]) {
+    od_api_key_entry_t *e = &api->keys[slot_of(hash, OD_API_KEY_CACHE)];
+    unsigned gen = atomic_load(&api->gen);
+    if (api->conf->cache_s > 0) {
+        int hit = 0;
+        pthread_mutex_lock(&api->cache_mu);
+        if (e->gen == gen && e->expires_ms > od_clock_mono_ms() && !strcmp(e->hash, hash)) {
+            snprintf(org, org_cap, "%s", e->org);
+            memcpy(stored, e->hash, 65);
+            hit = 1;
+        }
+        pthread_mutex_unlock(&api->cache_mu);
+        if (hit) return OD_OK;
+    }
+    od_db_t *db = od_api_db_take(api);
+    int rc = db ? od_repo_api_key_find(db, hash, org, org_cap, stored) : OD_ERR_DB;
+    od_api_db_give(api, db);
+    /* gen was read before the query: a change meanwhile drops the entry */
+    if (rc == OD_OK && api->conf->cache_s > 0) od_api_cache_key(api, stored, org, gen);
+    return rc;
+}
+
+void od_api_cache_key(od_api_t *api, const char *hash, const char *org, unsigned gen) {
+    od_api_key_entry_t *e = &api->keys[slot_of(hash, OD_API_KEY_CACHE)];
+    if (strlen(org) >= sizeof e->org || strlen(hash) != 64) return;
+    pthread_mutex_lock(&api->cache_mu);
+    memcpy(e->hash, hash, 65);
+    snprintf(e->org, sizeof e->org, "%s", org);
+    e->expires_ms = od_clock_mono_ms() + api->conf->cache_s * 1000;
+    e->gen = gen;
+    pthread_mutex_unlock(&api->cache_mu);
+}
+
+int od_api_provisioning(od_api_t *api, const char *org, json_t **out) {
+    od_api_prov_entry_t *e = &api->provs[slot_of(org, OD_API_PROV_CACHE)];
+    unsigned gen = atomic_load(&api->gen);
+    *out = NULL;
+    if (api->conf->cache_s > 0) {
+        pthread_mutex_lock(&api->cache_mu);
+        if (e->prov && e->gen == gen && e->expires_ms > od_clock_mono_ms() && !strcmp(e->org, org))
+            *out = json_incref(e->prov);
+        pthread_mutex_unlock(&api->cache_mu);
+        if (*out) return OD_OK;
+    }
+    od_db_t *db = od_api_db_take(api);
+    int rc = db ? od_repo_provisioning_load_org(db, org, out) : OD_ERR_DB;
+    od_api_db_give(api, db);
+    if (rc == OD_OK && *out && api->conf->cache_s > 0)
+        od_api_cache_provisioning(api, org, *out, gen);
+    return rc;
+}
+
+void od_api_cache_provisioning(od_api_t *api, const char *org, json_t *prov, unsigned gen) {
+    od_api_prov_entry_t *e = &api->provs[slot_of(org, OD_API_PROV_CACHE)];
+    if (strlen(org) >= sizeof e->org) return;
+    pthread_mutex_lock(&api->cache_mu);
+    json_t *old = e->prov;
+    e->prov = json_incref(prov);
+    snprintf(e->org, sizeof e->org, "%s", org);
+    e->expires_ms = od_clock_mono_ms() + api->conf->cache_s * 1000;
+    e->gen = gen;
+    pthread_mutex_unlock(&api->cache_mu);
+    json_decref(old);
+}
+
+/* Empties the caches whenever provisioning or keys change (outdialctl
+ * apply and keys revoke NOTIFY), and while it cannot listen (a change may
+ * go unnoticed then). */
+static void *watch_changes(void *arg) {
+    od_api_t *api = arg;
+    od_db_t *db = NULL;
+    char err[512];
+    while (!api->stopping) {
+        if (!db) {
+            db = od_db_connect(api->conf->common.pg_dsn, "outdial-api watch", err, sizeof err);
+            if (db && (od_db_listen(db, "outdial_provisioning") ||
+                       od_db_listen(db, "outdial_api_keys"))) {
+                od_db_close(db);
+                db = NULL;
+            }
+            atomic_fetch_add(&api->gen, 1);
+            if (!db) {
+                od_clock_sleep_ms(500);
+                continue;
+            }
+        }
+        int rc = od_db_wait_notify(db, 200);
+        if (rc != 0) atomic_fetch_add(&api->gen, 1);
+        if (rc < 0) {
+            od_db_close(db);
+            db = NULL;
+        }
+    }
+    od_db_close(db);
+    return NULL;
+}
+
+/* ---- producing with an acknowledgement ---- */
+
+/* Minimal JSON answers of the POST path (the routes have their own). */
+static void answer(od_httpd_resp_t *resp, int status, json_t *body /* taken */) {
+    char *text = json_dumps(body, JSON_COMPACT);
+    resp->status = status;
+    od_httpd_resp_header(resp, "Content-Type", "application/json");
+    od_buf_puts(&resp->body, text ? text : "{}");
+    od_buf_putc(&resp->body, '\n');
+    free(text);
+    json_decref(body);
+}
+
+static void answer_unavailable(od_httpd_resp_t *resp, const char *msg) {
+    od_httpd_resp_header(resp, "Retry-After", "1");
+    answer(resp, 503,
+           json_pack("{s:s,s:s,s:n}", "error", msg, "code", "SERVICE_UNAVAILABLE", "details"));
+}
+
+/* One produced request and its deferred answer. Whichever comes first,
+ * its report or its deadline (served by the poller thread), answers it;
+ * the report always frees it (the batch must outlive the report). */
+struct od_api_waiter {
+    od_kafka_batch_t batch;
+    od_api_t *api;
+    od_httpd_later_t *later;
+    int64_t deadline_ms;
+    int timed_out;                /* under pend_mu */
+    od_api_waiter_t *prev, *next; /* in the pending list while neither came */
+    char call_id[OD_UUID_STRLEN];
+    char *org_id, *request_id;
+};
+
+static void pend_unlink(od_api_t *api, od_api_waiter_t *w) {
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        api->pend_head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        api->pend_tail = w->prev;
+    w->prev = w->next = NULL;
+}
+
+static void waiter_free(od_api_waiter_t *w) {
+    free(w->org_id);
+    free(w->request_id);
+    free(w);
+}
+
+static void on_accept_report(void *arg) {
+    od_api_waiter_t *w = arg;
+    od_api_t *api = w->api;
+    pthread_mutex_lock(&api->pend_mu);
+    int late = w->timed_out;
+    if (!late) pend_unlink(api, w);
+    pthread_mutex_unlock(&api->pend_mu);
+    if (!late) {
+        od_httpd_resp_t resp = {.status = 500};
+        if (w->batch.delivered == 1) {
+            od_api_recent_add(api, w->call_id, w->org_id, w->request_id);
+            /* the hottest answer, written directly: the bytes json_dumps would
+             * write for any request_id the validator lets through */
+            resp.status = 202;
+            od_httpd_resp_header(&resp, "Content-Type", "application/json");
+            od_buf_puts(&resp.body, "{\"call_id\":\"");
+            od_buf_puts(&resp.body, w->call_id);
+            od_buf_puts(&resp.body, "\",\"request_id\":");
+            od_buf_json_str(&resp.body, w->request_id);
+            od_buf_puts(&resp.body, ",\"status\":\"queued\"}\n");
+        } else {
+            od_logkv(OD_LOG_WARN, "request not delivered", "err", w->batch.last_error,
+                     (const char *)NULL);
+            answer_unavailable(&resp, "the broker refused the request; retry later");
+        }
+        od_httpd_complete(w->later, &resp);
+    }
+    waiter_free(w);
+}
+
+/* On the poller thread: answers 503 to the requests past their deadline
+ * (their reports, when they come, free them). */
+static void expire_waiters(od_api_t *api) {
+    int64_t now = od_clock_mono_ms();
+    for (;;) {
+        pthread_mutex_lock(&api->pend_mu);
+        od_api_waiter_t *w = api->pend_head;
+        if (w && w->deadline_ms <= now) {
+            pend_unlink(api, w);
+            w->timed_out = 1;
+        } else {
+            w = NULL;
+        }
+        od_httpd_later_t *later = w ? w->later : NULL;
+        pthread_mutex_unlock(&api->pend_mu);
+        if (!later) return;
+        od_httpd_resp_t resp = {.status = 500};
+        answer_unavailable(&resp, "the broker did not acknowledge in time; retry with the same"
+                                  " Idempotency-Key (it never makes a second call)");
+        od_httpd_complete(later, &resp);
+    }
+}
+
+void od_api_accept(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp, const char *key,
+                   const char *value, const char *call_id, const char *org_id,
+                   const char *request_id) {
+    od_api_waiter_t *w = api->producer ? calloc(1, sizeof *w) : NULL;
+    if (!w) {
+        answer_unavailable(resp, "the broker is not available; retry later");
+        return;
+    }
+    w->api = api;
+    w->batch.on_report = on_accept_report;
+    w->batch.on_report_arg = w;
+    snprintf(w->call_id, sizeof w->call_id, "%s", call_id);
+    w->org_id = strdup(org_id);
+    w->request_id = strdup(request_id);
+    w->deadline_ms = od_clock_mono_ms() + api->conf->kafka_wait_ms;
+    w->later = od_httpd_defer(req);
+    /* In the list before producing: the report may come before
+     * od_kafka_produce returns. */
+    pthread_mutex_lock(&api->pend_mu);
+    w->prev = api->pend_tail;
+    if (api->pend_tail)
+        api->pend_tail->next = w;
+    else
+        api->pend_head = w;
+    api->pend_tail = w;
+    pthread_mutex_unlock(&api->pend_mu);
+    if (od_kafka_produce(api->producer, api->conf->common.topic_requests, key, strlen(key), value,
+                         strlen(value), NULL, 0, &w->batch) != OD_OK) {
+        /* refused at once: no report will come (unless it timed out
+         * meanwhile, the answer is due here) */
+        pthread_mutex_lock(&api->pend_mu);
+        int late = w->timed_out;
+        if (!late) pend_unlink(api, w);
+        pthread_mutex_unlock(&api->pend_mu);
+        if (!late) {
+            od_httpd_resp_t r = {.status = 500};
+            answer_unavailable(&r, "the broker refused the request; retry later");
+            od_httpd_complete(w->later, &r);
+        }
+        waiter_free(w);
+    }
+    (void)resp; /* ignored once deferred */
+}
+
+/* One produced message and the request thread waiting for its report
+ * (od_api_produce, the blocking way: cancels). The report may come after
+ * the waiter gave up: then whoever comes last (the report) frees it, so
+ * the batch always outlives its report. */
 typedef struct {
     od_kafka_batch_t batch;
     pthread_mutex_t mu;
@@ -78,7 +343,7 @@ typedef struct {
     int settled, abandoned;
 } waiter_t;
 
-static void waiter_free(waiter_t *w) {
+static void blocking_waiter_free(waiter_t *w) {
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
@@ -90,7 +355,7 @@ static void on_report(void *arg) {
     w->settled = 1;
     if (w->abandoned) {
         pthread_mutex_unlock(&w->mu);
-        waiter_free(w);
+        blocking_waiter_free(w);
         return;
     }
     pthread_cond_signal(&w->cv);
@@ -112,7 +377,7 @@ int od_api_produce(od_api_t *api, const char *key, const char *value) {
      * serves reports on this thread, this message's own among them. */
     if (od_kafka_produce(api->producer, api->conf->common.topic_requests, key, strlen(key), value,
                          strlen(value), NULL, 0, &w->batch) != OD_OK) {
-        waiter_free(w); /* refused at once: no report will come */
+        blocking_waiter_free(w); /* refused at once: no report will come */
         return OD_ERR_KAFKA;
     }
     pthread_mutex_lock(&w->mu);
@@ -136,7 +401,7 @@ int od_api_produce(od_api_t *api, const char *key, const char *value) {
         od_logkv(OD_LOG_WARN, "request not delivered", "err", w->batch.last_error,
                  (const char *)NULL);
     pthread_mutex_unlock(&w->mu);
-    waiter_free(w);
+    blocking_waiter_free(w);
     return rc;
 }
 
@@ -172,8 +437,10 @@ int od_api_recent_find(od_api_t *api, const char *call_id, const char *org_id, c
  * only waits on its own waiter. */
 static void *poll_reports(void *arg) {
     od_api_t *api = arg;
-    while (!api->stopping)
-        od_kafka_producer_wait(api->producer, NULL, 100);
+    while (!api->stopping) {
+        od_kafka_producer_wait(api->producer, NULL, 20);
+        expire_waiters(api);
+    }
     return NULL;
 }
 
@@ -181,10 +448,12 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
     char err[512];
     od_api_t *api = calloc(1, sizeof *api);
     od_httpd_t *server = NULL;
-    int rc = 1, poller = 0;
+    int rc = 1, poller = 0, watcher = 0;
     api->conf = conf;
     pthread_mutex_init(&api->db_mu, NULL);
     pthread_mutex_init(&api->recent_mu, NULL);
+    pthread_mutex_init(&api->cache_mu, NULL);
+    pthread_mutex_init(&api->pend_mu, NULL);
     api->idle = calloc((size_t)conf->db_pool + 1, sizeof *api->idle);
     api->limiter = od_api_limiter_new((double)conf->rate_per_key);
     /* Fail at start, not at the first request, if the database is not there. */
@@ -199,11 +468,16 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
     }
     if (pthread_create(&api->poller, NULL, poll_reports, api)) goto out;
     poller = 1;
+    if (conf->cache_s > 0) {
+        if (pthread_create(&api->watcher, NULL, watch_changes, api)) goto out;
+        watcher = 1;
+    }
     od_httpd_conf_t hc = {
         .listen = conf->listen,
         .body_max = (size_t)conf->body_max,
         .timeout_s = (int)conf->timeout_s,
         .max_connections = (int)conf->max_connections,
+        .threads = (int)conf->threads,
         .handler = od_api_handle,
         .ctx = api,
         .error_content_type = "application/json",
@@ -229,6 +503,7 @@ out:
     od_httpd_stop(server, (int)conf->drain_s * 1000);
     api->stopping = 1;
     if (poller) pthread_join(api->poller, NULL);
+    if (watcher) pthread_join(api->watcher, NULL);
     /* Settles what is left: waiters given up on are freed by their reports. */
     od_kafka_producer_destroy(api->producer, 5000);
     for (int i = 0; i < api->nidle; i++)
@@ -239,8 +514,12 @@ out:
         free(api->recent[i].org_id);
         free(api->recent[i].request_id);
     }
+    for (int i = 0; i < OD_API_PROV_CACHE; i++)
+        json_decref(api->provs[i].prov);
     pthread_mutex_destroy(&api->db_mu);
     pthread_mutex_destroy(&api->recent_mu);
+    pthread_mutex_destroy(&api->cache_mu);
+    pthread_mutex_destroy(&api->pend_mu);
     free(api);
     if (!rc) od_logkv(OD_LOG_INFO, "stopped", (const char *)NULL);
     return rc;

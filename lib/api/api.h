@@ -15,6 +15,7 @@ typedef struct {
     od_common_conf_t common; /* first: see od_common_opts */
     const char *listen, *log_level;
     long body_max, timeout_s, max_connections, kafka_wait_ms, db_pool, drain_s, rate_per_key;
+    long threads, cache_s;
 } od_api_conf_t;
 
 /* The settings of outdial-api beyond od_common_opts. */

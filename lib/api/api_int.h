@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 /* Calls accepted by this process, remembered so that GET and cancel can
  * answer for a call between the broker's ack and intake storing it. */
@@ -22,6 +24,28 @@ typedef struct {
     char call_id[OD_UUID_STRLEN];
     char *org_id, *request_id;
 } od_api_recent_t;
+
+/* What the hot path needs from the database, kept conf->cache_s seconds
+ * and dropped at once when provisioning or keys change (NOTIFY
+ * outdial_provisioning, outdial_api_keys): API keys (by hash) and each
+ * org's provisioning snapshot. Direct-mapped: a collision evicts. */
+#define OD_API_KEY_CACHE 1024
+#define OD_API_PROV_CACHE 256
+
+typedef struct {
+    char hash[65], org[128];
+    int64_t expires_ms;
+    unsigned gen;
+} od_api_key_entry_t;
+
+typedef struct {
+    char org[128];
+    json_t *prov; /* owned; read-only once cached */
+    int64_t expires_ms;
+    unsigned gen;
+} od_api_prov_entry_t;
+
+typedef struct od_api_waiter od_api_waiter_t;
 
 typedef struct {
     const od_api_conf_t *conf;
@@ -35,6 +59,15 @@ typedef struct {
     od_api_recent_t recent[OD_API_RECENT];
     int recent_next;
     struct od_api_limiter *limiter; /* per-key request rate (ratelimit.c) */
+    /* the caches; `gen` is bumped (by the watcher thread) to drop them */
+    pthread_mutex_t cache_mu;
+    atomic_uint gen;
+    pthread_t watcher;
+    od_api_key_entry_t keys[OD_API_KEY_CACHE];
+    od_api_prov_entry_t provs[OD_API_PROV_CACHE];
+    /* produced requests waiting for their report, oldest first */
+    pthread_mutex_t pend_mu;
+    od_api_waiter_t *pend_head, *pend_tail;
 } od_api_t;
 
 /* The request handler (routes.c). */
@@ -50,6 +83,35 @@ void od_api_db_give(od_api_t *api, od_db_t *db);
  * failed; OD_ERR_TIMEOUT if no answer came in time (the message may still
  * be delivered later). */
 int od_api_produce(od_api_t *api, const char *key, const char *value);
+
+/* The org of an API key by its SHA-256 (hex), and the stored hash into
+ * stored, from the cache or the database: OD_OK, OD_ERR_NOT_FOUND (no
+ * such key, or revoked), OD_ERR_DB. Only found keys are cached. */
+int od_api_key_find(od_api_t *api, const char *hash, char *org, size_t org_cap,
+                    char stored[65]) OD_MUSTCHECK;
+
+/* Put an entry in the caches, as a lookup does (gen: atomic_load(&api->gen)
+ * read before the lookup); also for tests and fuzzing, which have no
+ * database. od_api_cache_provisioning takes its own reference to prov. */
+void od_api_cache_key(od_api_t *api, const char *hash, const char *org, unsigned gen);
+void od_api_cache_provisioning(od_api_t *api, const char *org, json_t *prov, unsigned gen);
+
+/* One org's provisioning snapshot (od_repo_provisioning_load_org), from
+ * the cache or the database, into *out (a reference: json_decref it;
+ * read-only, other threads read it too). OD_OK or OD_ERR_DB. */
+int od_api_provisioning(od_api_t *api, const char *org, json_t **out) OD_MUSTCHECK;
+
+/* Produces an accepted request (value, keyed key) and answers req later,
+ * without holding a thread while the broker works: 202 with {call_id,
+ * request_id, status: "queued"} once the broker has acknowledged it (the
+ * call then remembered as recent), 503 with Retry-After if it failed or
+ * no acknowledgement came within conf->kafka_wait_ms (the message may
+ * still be delivered: the same request_id never makes a second call). If
+ * it cannot even be queued (or there is no producer: unit tests, fuzzing),
+ * resp gets the 503 at once. */
+void od_api_accept(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *resp, const char *key,
+                   const char *value, const char *call_id, const char *org_id,
+                   const char *request_id);
 
 void od_api_recent_add(od_api_t *api, const char *call_id, const char *org_id,
                        const char *request_id);

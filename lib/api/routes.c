@@ -35,13 +35,7 @@ static int authenticate(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
     if (key && *key) {
         char hash[OD_SHA256_HEX_LEN], stored[65];
         od_crypto_sha256_hex(key, strlen(key), hash);
-        od_db_t *db = od_api_db_take(api);
-        if (!db) {
-            od_api_reply_unavailable(resp, "the database is unreachable");
-            return -1;
-        }
-        int rc = od_repo_api_key_find(db, hash, org, org_cap, stored);
-        od_api_db_give(api, db);
+        int rc = od_api_key_find(api, hash, org, org_cap, stored);
         if (rc == OD_OK && od_crypto_equal(hash, stored, 64)) {
             int wait = od_api_limiter_take(api->limiter, hash);
             if (!wait) return 0;
@@ -131,13 +125,15 @@ static void create_call(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
     json_t *prov = NULL;
     od_request_parse(&r, text, strlen(text));
     if (!r.reject) {
-        od_db_t *db = od_api_db_take(api);
-        int rc = db ? od_repo_provisioning_load_org(db, org, &prov) : OD_ERR_DB;
+        int rc = od_api_provisioning(api, org, &prov); /* cached */
+        od_db_t *db = NULL;
         if (!rc) {
             od_request_resolve(&r, prov);
-            rc = od_api_credit_check(db, &r); /* 402: the hold can never be covered */
+            /* 402: the hold can never be covered (one query: balances change) */
+            db = r.reject ? NULL : od_api_db_take(api);
+            rc = r.reject ? OD_OK : db ? od_api_credit_check(db, &r) : OD_ERR_DB;
+            od_api_db_give(api, db);
         }
-        od_api_db_give(api, db);
         if (rc) {
             od_api_reply_unavailable(resp, "the database is unreachable");
             goto out;
@@ -151,19 +147,7 @@ static void create_call(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_
     char call_id[OD_UUID_STRLEN], key[300];
     od_request_call_id(r.org_id, r.request_id, call_id);
     snprintf(key, sizeof key, "%s:%s", r.org_id, r.request_id);
-    int rc = od_api_produce(api, key, text);
-    if (rc) {
-        od_api_reply_unavailable(resp,
-                                 rc == OD_ERR_TIMEOUT
-                                     ? "the broker did not acknowledge in time; retry with the same"
-                                       " Idempotency-Key (it never makes a second call)"
-                                     : "the broker refused the request; retry later");
-        goto out;
-    }
-    od_api_recent_add(api, call_id, r.org_id, r.request_id);
-    od_api_reply_json(resp, 202,
-                      json_pack("{s:s,s:s,s:s}", "call_id", call_id, "request_id", r.request_id,
-                                "status", "queued"));
+    od_api_accept(api, req, resp, key, text, call_id, r.org_id, r.request_id); /* 202 or 503 */
 out:
     od_request_clear(&r);
     json_decref(prov);

@@ -181,6 +181,8 @@ int od_repo_api_key_revoke(od_db_t *db, const char *id) {
     if (!r) return rc;
     rc = atoi(PQcmdTuples(r)) == 1 ? OD_OK : OD_ERR_NOT_FOUND;
     PQclear(r);
+    /* outdial-api keeps keys in memory for a few seconds: tell it now. */
+    if (rc == OD_OK && (rc = od_db_exec(db, "NOTIFY outdial_api_keys"))) return rc;
     return rc;
 }
 

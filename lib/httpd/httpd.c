@@ -2,18 +2,33 @@
  * body so far) lives in the connection's per-request pointer from the
  * first call of the access handler (headers complete) to the completion
  * notice; `inflight` counts those, so that a graceful stop knows when the
- * requests in progress have been answered. */
+ * requests in progress have been answered.
+ *
+ * Threads: libmicrohttpd's internal thread pool with poll(), and
+ * suspend/resume for deferred answers. Not epoll: in libmicrohttpd 0.9.75
+ * (Debian 12) epoll mode left the first request of connections accepted
+ * in a burst unread (256 wrk connections, each with its GET in the
+ * socket, and the thread asleep) until some other event woke the thread.
+ *
+ * A deferred request's connection is
+ * suspended when the callback returns (unless its answer already came);
+ * od_httpd_complete stores the answer and resumes it, and libmicrohttpd
+ * then calls the access handler again, which queues the stored answer. A
+ * suspended connection is neither polled nor timed out nor freed, so the
+ * completer may touch it until it has resumed it, and not after. */
 #include "httpd/httpd.h"
 #include "core/clock.h"
 #include "core/log.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,13 +37,24 @@ struct od_httpd {
     struct MHD_Daemon *d;
     od_httpd_conf_t conf;
     atomic_int inflight;
+    atomic_int deferred; /* deferred requests not completed yet */
     int port;
 };
 
-typedef struct {
+/* A request's state; also the handle of a deferred answer. */
+typedef struct od_httpd_later {
+    od_httpd_t *server;
+    struct MHD_Connection *conn;
     od_buf_t body;
     size_t discarded; /* bytes of a body over the limit, read and dropped */
     int answered;     /* a response is queued (413 before the body was read) */
+    /* Deferred answers: `deferred` and the rest are set on the
+     * connection's thread; `mu` guards `ready`, `suspended` and `resp`
+     * between it and the completer. */
+    int deferred;
+    pthread_mutex_t mu;
+    int ready, suspended;
+    od_httpd_resp_t resp;
 } req_state_t;
 
 /* A body over the limit whose length was not announced (chunked) is read
@@ -36,11 +62,20 @@ typedef struct {
  * past that the connection is closed without an answer. */
 #define DISCARD_FACTOR 4
 
+static const char *field(const od_httpd_field_t *f, int n, const char *name, int nocase) {
+    for (int i = 0; i < n; i++)
+        if (f[i].name && (nocase ? !strcasecmp(f[i].name, name) : !strcmp(f[i].name, name)))
+            return f[i].value;
+    return NULL;
+}
+
 const char *od_httpd_header(const od_httpd_req_t *req, const char *name) {
+    if (!req->conn) return field(req->headers, req->nheaders, name, 1);
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *od_httpd_query(const od_httpd_req_t *req, const char *name) {
+    if (!req->conn) return field(req->args, req->nargs, name, 0);
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -49,6 +84,38 @@ void od_httpd_resp_header(od_httpd_resp_t *resp, const char *name, const char *v
     resp->headers[resp->nheaders].name = strdup(name);
     resp->headers[resp->nheaders].value = strdup(value);
     resp->nheaders++;
+}
+
+static void resp_free(od_httpd_resp_t *r) {
+    for (int i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    r->nheaders = 0;
+    od_buf_free(&r->body);
+}
+
+od_httpd_later_t *od_httpd_defer(const od_httpd_req_t *req) {
+    req_state_t *st = req->state;
+    if (!st->deferred) {
+        st->deferred = 1;
+        atomic_fetch_add(&st->server->deferred, 1);
+    }
+    return st;
+}
+
+void od_httpd_complete(od_httpd_later_t *st, od_httpd_resp_t *resp) {
+    od_httpd_t *s = st->server;
+    pthread_mutex_lock(&st->mu);
+    st->resp = *resp;
+    memset(resp, 0, sizeof *resp);
+    st->ready = 1;
+    struct MHD_Connection *conn = st->suspended ? st->conn : NULL;
+    pthread_mutex_unlock(&st->mu);
+    /* From here st may be freed by the connection's thread: only conn,
+     * still suspended, is used. */
+    if (conn) MHD_resume_connection(conn);
+    atomic_fetch_sub(&s->deferred, 1);
 }
 
 static enum MHD_Result send_resp(struct MHD_Connection *conn, od_httpd_resp_t *r) {
@@ -61,11 +128,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, od_httpd_resp_t *r
         rc = MHD_queue_response(conn, (unsigned)r->status, m);
         MHD_destroy_response(m);
     }
-    for (int i = 0; i < r->nheaders; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
-    od_buf_free(&r->body);
+    resp_free(r);
     return rc;
 }
 
@@ -91,11 +154,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (!st) { /* headers complete, body not read yet */
         st = calloc(1, sizeof *st);
         if (!st) return MHD_NO;
+        st->server = s;
+        st->conn = conn;
+        pthread_mutex_init(&st->mu, NULL);
         *con_cls = st;
         atomic_fetch_add(&s->inflight, 1);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->conf.body_max) return too_large(s, conn, st);
         return MHD_YES;
+    }
+    if (st->deferred) { /* resumed: the answer has come */
+        if (st->answered) return MHD_YES;
+        st->answered = 1;
+        return send_resp(conn, &st->resp);
     }
     if (st->answered) { /* the rest of a body already refused */
         *upload_data_size = 0;
@@ -120,11 +191,25 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                           .path = url,
                           .body = st->body.data ? st->body.data : "",
                           .body_len = st->body.len,
-                          .conn = conn};
+                          .conn = conn,
+                          .state = st};
     od_httpd_resp_t resp = {.status = 500};
     s->conf.handler(s->conf.ctx, &req, &resp);
-    st->answered = 1;
-    return send_resp(conn, &resp);
+    if (!st->deferred) {
+        st->answered = 1;
+        return send_resp(conn, &resp);
+    }
+    resp_free(&resp);
+    pthread_mutex_lock(&st->mu);
+    if (!st->ready) { /* park the connection until od_httpd_complete */
+        st->suspended = 1;
+        MHD_suspend_connection(conn);
+        pthread_mutex_unlock(&st->mu);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&st->mu);
+    st->answered = 1; /* answered before the callback returned */
+    return send_resp(conn, &st->resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -133,12 +218,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req_state_t *st = *con_cls;
     if (!st) return;
     od_buf_free(&st->body);
+    resp_free(&st->resp);
+    pthread_mutex_destroy(&st->mu);
     free(st);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
 }
 
-static void on_log(void *cls, const char *fmt, va_list ap) {
+/* libmicrohttpd's own messages: its format strings, checked as such. */
+__attribute__((format(printf, 2, 0))) static void on_log(void *cls, const char *fmt, va_list ap) {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
@@ -182,17 +270,18 @@ od_httpd_t *od_httpd_start(const od_httpd_conf_t *conf, char *errstr, size_t n) 
     }
     od_httpd_t *s = calloc(1, sizeof *s);
     s->conf = *conf;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_log,
-                            s, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)(conf->timeout_s > 0 ? conf->timeout_s : 10),
-                            MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)(conf->max_connections > 0 ? conf->max_connections : 1024),
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OD_HTTPD_HEADERS_MAX + 4096,
-                            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(conf->timeout_s > 0 ? conf->timeout_s : 10),
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(conf->max_connections > 0 ? conf->max_connections : 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OD_HTTPD_HEADERS_MAX + 4096,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(conf->threads > 0 ? conf->threads : 2),
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         snprintf(errstr, n, "cannot listen on %s (in use? not an address of this host?)",
@@ -219,6 +308,14 @@ void od_httpd_stop(od_httpd_t *s, int drain_ms) {
     if (atomic_load(&s->inflight) > 0)
         od_logkv(OD_LOG_WARN, "http server: requests still in progress at stop",
                  (const char *)NULL);
+    /* A deferred request's owner will complete it: wait, or the completer
+     * would touch a freed connection. */
+    for (int i = 0; atomic_load(&s->deferred) > 0; i++) {
+        if (i % 500 == 499)
+            od_logkv(OD_LOG_WARN, "http server: waiting for deferred answers", (const char *)NULL);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(s->d);
     free(s);
 }

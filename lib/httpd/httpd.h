@@ -4,10 +4,16 @@
  * it answers. Generic on purpose: the API (lib/api) uses it, and so will
  * /metrics and health probes in every binary.
  *
- * Threads: one per connection (libmicrohttpd's thread-per-connection
- * mode), so a callback may block (a database query, waiting for a broker's
- * acknowledgement) without holding up other clients; the callback must be
- * thread-safe. What the server guarantees before the callback runs: the
+ * Threads: a small pool (conf.threads), each serving many connections
+ * with epoll, so thousands of keep-alive clients cost no thread each. The
+ * callback runs on the thread of its connection and must be thread-safe;
+ * while it runs, the other connections of that thread wait, so it should
+ * be quick (a short database query is fine). A callback that must wait
+ * for something slow (a broker's acknowledgement) defers its answer:
+ * od_httpd_defer() parks the connection without a thread, and
+ * od_httpd_complete(), from any thread, answers it later.
+ *
+ * What the server guarantees before the callback runs: the
  * headers fit in OD_HTTPD_HEADERS_MAX bytes (else libmicrohttpd answers 431
  * by itself), the body is at most body_max bytes (else 413, without reading
  * or keeping the rest), and a client silent for timeout_s seconds is
@@ -24,13 +30,23 @@
 
 typedef struct od_httpd od_httpd_t;
 
+typedef struct {
+    const char *name, *value;
+} od_httpd_field_t;
+
 /* One request, valid during the callback only. */
 typedef struct {
     const char *method; /* "GET", "POST", ... */
     const char *path;   /* decoded, without the query string */
     const char *body;   /* NUL-terminated (the NUL is not counted); "" if none */
     size_t body_len;
-    void *conn; /* internal */
+    void *conn;  /* internal; NULL: a request built outside the server */
+    void *state; /* internal */
+    /* A request built outside the server (unit tests, fuzzing: conn NULL)
+     * brings its headers and query arguments here; od_httpd_defer must not
+     * be called on it. */
+    const od_httpd_field_t *headers, *args;
+    int nheaders, nargs;
 } od_httpd_req_t;
 
 /* A request header by name (case-insensitive), or NULL. */
@@ -55,11 +71,27 @@ void od_httpd_resp_header(od_httpd_resp_t *resp, const char *name, const char *v
 /* Called once per complete request, on the connection's thread. */
 typedef void (*od_httpd_handler_t)(void *ctx, const od_httpd_req_t *req, od_httpd_resp_t *resp);
 
+/* A request whose answer comes later. */
+typedef struct od_httpd_later od_httpd_later_t;
+
+/* From the callback only: the answer will come later, by
+ * od_httpd_complete() on the returned handle; what the callback leaves in
+ * its resp is then ignored (and freed). The connection waits without
+ * holding a thread. The caller must complete every deferred request, and
+ * soon: od_httpd_stop waits for them. @locality: the callback's thread. */
+od_httpd_later_t *od_httpd_defer(const od_httpd_req_t *req);
+
+/* Answers a deferred request with resp (its body and headers are taken;
+ * resp is left empty). Exactly once per handle, which is invalid after
+ * the call. Any thread, also before the callback has returned. */
+void od_httpd_complete(od_httpd_later_t *later, od_httpd_resp_t *resp);
+
 typedef struct {
     const char *listen;  /* "host:port", "[v6]:port"; port 0 picks a free one */
     size_t body_max;     /* larger bodies are answered 413 */
     int timeout_s;       /* a connection idle this long is closed */
     int max_connections; /* more are refused at accept */
+    int threads;         /* server threads (each serves many connections); 0: 2 */
     od_httpd_handler_t handler;
     void *ctx;
     /* Sent with 413 and as the body of the server's own errors, e.g.
@@ -76,7 +108,9 @@ int od_httpd_port(const od_httpd_t *s);
 
 /* Graceful stop: stops accepting connections at once, lets the requests in
  * progress finish and be answered for up to drain_ms, then closes every
- * connection and frees. NULL is a no-op. @locality: not from a callback. */
+ * connection and frees. Deferred requests are waited for past drain_ms,
+ * since only their owner can answer them. NULL is a no-op. @locality: not
+ * from a callback. */
 void od_httpd_stop(od_httpd_t *s, int drain_ms);
 
 #endif
