@@ -7,6 +7,7 @@
 #include "api/api_int.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "ops/metrics.h"
 #include "db/repo.h"
 
 #include <errno.h>
@@ -44,6 +45,7 @@ const od_opt_t od_api_opts[] = {
      F(rate_per_key)},
     {"log-level", "OUTDIAL_LOG_LEVEL", OD_OPT_STRING, "info", "debug, info, warn or error",
      F(log_level)},
+    OD_OPS_OPTS(od_api_conf_t, ops, "127.0.0.1:9466"),
     OD_OPT_END,
 };
 #undef F
@@ -62,6 +64,7 @@ od_db_t *od_api_db_take(od_api_t *api) {
         db = od_db_connect(api->conf->common.pg_dsn, "outdial-api", err, sizeof err);
         if (!db) od_logkv(OD_LOG_WARN, "database unreachable", "err", err, (const char *)NULL);
     }
+    od_ops_check_set(api->db_ok, db != NULL, "unreachable");
     return db;
 }
 
@@ -244,6 +247,7 @@ static void on_accept_report(void *arg) {
     pthread_mutex_unlock(&api->pend_mu);
     if (!late) {
         od_httpd_resp_t resp = {.status = 500};
+        od_ops_check_set(api->kafka_ok, w->batch.delivered == 1, w->batch.last_error);
         if (w->batch.delivered == 1) {
             od_api_recent_add(api, w->call_id, w->org_id, w->request_id);
             /* the hottest answer, written directly: the bytes json_dumps would
@@ -281,6 +285,7 @@ static void expire_waiters(od_api_t *api) {
         od_httpd_later_t *later = w ? w->later : NULL;
         pthread_mutex_unlock(&api->pend_mu);
         if (!later) return;
+        od_ops_check_set(api->kafka_ok, 0, "the broker did not acknowledge in time");
         od_httpd_resp_t resp = {.status = 500};
         answer_unavailable(&resp, "the broker did not acknowledge in time; retry with the same"
                                   " Idempotency-Key (it never makes a second call)");
@@ -397,6 +402,7 @@ int od_api_produce(od_api_t *api, const char *key, const char *value) {
         return OD_ERR_TIMEOUT;
     }
     int rc = w->batch.delivered == 1 ? OD_OK : OD_ERR_KAFKA;
+    od_ops_check_set(api->kafka_ok, !rc, w->batch.last_error);
     if (rc)
         od_logkv(OD_LOG_WARN, "request not delivered", "err", w->batch.last_error,
                  (const char *)NULL);
@@ -435,6 +441,32 @@ int od_api_recent_find(od_api_t *api, const char *call_id, const char *org_id, c
 
 /* Serves the producer's delivery reports, so that each request thread
  * only waits on its own waiter. */
+/* Every answer, for /metrics: by status class, and how long it took. */
+static struct { od_metric_t *answers, *seconds; } am;
+
+static void metrics_init(void) {
+    static const double bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                    0.1,   0.25,   0.5,   1,    2.5,   5};
+    od_metrics_t *r = od_metrics_default();
+    am.answers = od_metrics_counter(r, "outdial_api_responses_total",
+                                    "HTTP answers of the API, by status class.", "class");
+    static const char *const classes[] = {"2xx", "4xx", "5xx"};
+    for (int i = 0; i < 3; i++)
+        od_metric_declare(am.answers, classes[i]);
+    am.seconds = od_metrics_histogram(
+        r, "outdial_api_request_duration_seconds",
+        "Time from a request's headers to its answer (POST /v1/calls: after the broker's ack).",
+        NULL, bounds, (int)(sizeof bounds / sizeof *bounds));
+}
+
+static void on_answer(void *ctx, int status, double seconds) {
+    (void)ctx;
+    char cls[16];
+    snprintf(cls, sizeof cls, "%dxx", status / 100 % 10);
+    od_metric_add(am.answers, cls, 1);
+    od_metric_observe(am.seconds, NULL, seconds);
+}
+
 static void *poll_reports(void *arg) {
     od_api_t *api = arg;
     while (!api->stopping) {
@@ -448,6 +480,9 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
     char err[512];
     od_api_t *api = calloc(1, sizeof *api);
     od_httpd_t *server = NULL;
+    od_ops_t *ops = NULL;
+    od_ops_loop_t *loop = NULL;
+    od_ops_check_t *stopping = NULL;
     int rc = 1, poller = 0, watcher = 0;
     api->conf = conf;
     pthread_mutex_init(&api->db_mu, NULL);
@@ -456,6 +491,17 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
     pthread_mutex_init(&api->pend_mu, NULL);
     api->idle = calloc((size_t)conf->db_pool + 1, sizeof *api->idle);
     api->limiter = od_api_limiter_new((double)conf->rate_per_key);
+    metrics_init();
+    ops = od_ops_start(&conf->ops, "outdial-api", err, sizeof err);
+    if (!ops) {
+        od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
+        goto out;
+    }
+    loop = od_ops_loop_register("api");
+    api->db_ok = od_ops_check_register("database:api", 0);
+    api->kafka_ok = od_ops_check_register("kafka:api", 0);
+    stopping = od_ops_check_register("stopping", 0);
+    od_ops_check_set(stopping, 1, NULL);
     /* Fail at start, not at the first request, if the database is not there. */
     od_db_t *db = od_api_db_take(api);
     if (!db) goto out;
@@ -466,6 +512,7 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
         od_logkv(OD_LOG_ERROR, "cannot start", "err", err, (const char *)NULL);
         goto out;
     }
+    od_ops_check_set(api->kafka_ok, 1, NULL); /* until a delivery says otherwise */
     if (pthread_create(&api->poller, NULL, poll_reports, api)) goto out;
     poller = 1;
     if (conf->cache_s > 0) {
@@ -480,6 +527,7 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
         .threads = (int)conf->threads,
         .handler = od_api_handle,
         .ctx = api,
+        .on_answer = on_answer,
         .error_content_type = "application/json",
         .error_body_413 = "{\"error\":\"the request body is larger than the limit\","
                           "\"code\":\"PAYLOAD_TOO_LARGE\",\"details\":null}",
@@ -491,12 +539,14 @@ int od_api_run(const od_api_conf_t *conf, volatile sig_atomic_t *stop) {
     }
     char port[16];
     snprintf(port, sizeof port, "%d", od_httpd_port(server));
-    od_logkv(OD_LOG_INFO, "listening", "listen", conf->listen, "port", port, "topic",
+    od_logkv(OD_LOG_INFO, "listening", "listen", conf->listen, "#port", port, "topic",
              conf->common.topic_requests, (const char *)NULL);
     while (!*stop) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        od_ops_loop_beat(loop);
     }
+    od_ops_check_set(stopping, 0, "shutting down");
     od_logkv(OD_LOG_INFO, "stopping: answering the requests in progress", (const char *)NULL);
     rc = 0;
 out:
@@ -521,6 +571,7 @@ out:
     pthread_mutex_destroy(&api->cache_mu);
     pthread_mutex_destroy(&api->pend_mu);
     free(api);
+    od_ops_stop(ops);
     if (!rc) od_logkv(OD_LOG_INFO, "stopped", (const char *)NULL);
     return rc;
 }

@@ -8,6 +8,7 @@
 #define OD_API_H
 
 #include "core/config.h"
+#include "ops/ops.h"
 
 #include <signal.h>
 
@@ -16,6 +17,7 @@ typedef struct {
     const char *listen, *log_level;
     long body_max, timeout_s, max_connections, kafka_wait_ms, db_pool, drain_s, rate_per_key;
     long threads, cache_s;
+    od_ops_conf_t ops; /* /metrics, /healthz, /readyz */
 } od_api_conf_t;
 
 /* The settings of outdial-api beyond od_common_opts. */

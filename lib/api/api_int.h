@@ -59,6 +59,8 @@ typedef struct {
     od_api_recent_t recent[OD_API_RECENT];
     int recent_next;
     struct od_api_limiter *limiter; /* per-key request rate (ratelimit.c) */
+    /* readiness (lib/ops): the database and the broker as last met */
+    struct od_ops_check *db_ok, *kafka_ok;
     /* the caches; `gen` is bumped (by the watcher thread) to drop them */
     pthread_mutex_t cache_mu;
     atomic_uint gen;

@@ -46,8 +46,9 @@ typedef struct od_httpd_later {
     od_httpd_t *server;
     struct MHD_Connection *conn;
     od_buf_t body;
-    size_t discarded; /* bytes of a body over the limit, read and dropped */
-    int answered;     /* a response is queued (413 before the body was read) */
+    size_t discarded;   /* bytes of a body over the limit, read and dropped */
+    int64_t started_ms; /* when its headers were in (od_httpd_conf_t.on_answer) */
+    int answered;       /* a response is queued (413 before the body was read) */
     /* Deferred answers: `deferred` and the rest are set on the
      * connection's thread; `mu` guards `ready`, `suspended` and `resp`
      * between it and the completer. */
@@ -118,7 +119,11 @@ void od_httpd_complete(od_httpd_later_t *st, od_httpd_resp_t *resp) {
     atomic_fetch_sub(&s->deferred, 1);
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *conn, od_httpd_resp_t *r) {
+static enum MHD_Result send_resp(req_state_t *st, od_httpd_resp_t *r) {
+    struct MHD_Connection *conn = st->conn;
+    const od_httpd_conf_t *c = &st->server->conf;
+    if (c->on_answer)
+        c->on_answer(c->ctx, r->status, (double)(od_clock_mono_ms() - st->started_ms) / 1000.0);
     struct MHD_Response *m = MHD_create_response_from_buffer(
         r->body.len, r->body.data ? r->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     enum MHD_Result rc = MHD_NO;
@@ -143,7 +148,7 @@ static enum MHD_Result too_large(od_httpd_t *s, struct MHD_Connection *conn, req
                 s->conf.error_body_413 ? s->conf.error_body_413 : "request body too large\n");
     st->answered = 1;
     od_buf_free(&st->body);
-    return send_resp(conn, &r);
+    return send_resp(st, &r);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -156,6 +161,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (!st) return MHD_NO;
         st->server = s;
         st->conn = conn;
+        st->started_ms = od_clock_mono_ms();
         pthread_mutex_init(&st->mu, NULL);
         *con_cls = st;
         atomic_fetch_add(&s->inflight, 1);
@@ -166,7 +172,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (st->deferred) { /* resumed: the answer has come */
         if (st->answered) return MHD_YES;
         st->answered = 1;
-        return send_resp(conn, &st->resp);
+        return send_resp(st, &st->resp);
     }
     if (st->answered) { /* the rest of a body already refused */
         *upload_data_size = 0;
@@ -197,7 +203,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     s->conf.handler(s->conf.ctx, &req, &resp);
     if (!st->deferred) {
         st->answered = 1;
-        return send_resp(conn, &resp);
+        return send_resp(st, &resp);
     }
     resp_free(&resp);
     pthread_mutex_lock(&st->mu);
@@ -209,7 +215,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     }
     pthread_mutex_unlock(&st->mu);
     st->answered = 1; /* answered before the callback returned */
-    return send_resp(conn, &st->resp);
+    return send_resp(st, &st->resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

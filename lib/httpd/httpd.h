@@ -94,6 +94,9 @@ typedef struct {
     int threads;         /* server threads (each serves many connections); 0: 2 */
     od_httpd_handler_t handler;
     void *ctx;
+    /* Optional: told of every answer as it is sent (its status and the
+     * seconds since the request's headers were in), on a server thread. */
+    void (*on_answer)(void *ctx, int status, double seconds);
     /* Sent with 413 and as the body of the server's own errors, e.g.
      * "application/json" and {"error":...}; NULL: text/plain. */
     const char *error_content_type;

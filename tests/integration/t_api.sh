@@ -11,7 +11,8 @@ t_setup_db
 start_scheduler sched
 API_PORT=$((12000 + $$ % 8000)) # below the SIP tests' ports and the ephemeral range
 BASE="http://127.0.0.1:$API_PORT"
-outdial-api --listen "127.0.0.1:$API_PORT" >>"$T_DIR/api.log" 2>&1 &
+API_OPS=$((API_PORT + 2))
+outdial-api --listen "127.0.0.1:$API_PORT" --ops-listen "127.0.0.1:$API_OPS" >>"$T_DIR/api.log" 2>&1 &
 API_PID=$!
 T_PIDS+=("$API_PID")
 wait_log 20 "$T_DIR/api.log" '"listening"' || not_ok "outdial-api listens"
@@ -149,8 +150,9 @@ wait_status 30 acme late-1 canceled || not_ok "stored, then canceled, in order"
 
 # ---- the broker away: 503 with Retry-After, nothing stored ----
 DOWN_PORT=$((API_PORT + 1))
+DOWN_OPS=$((API_PORT + 3))
 outdial-api --listen "127.0.0.1:$DOWN_PORT" --kafka-brokers 127.0.0.1:9 --kafka-wait-ms 500 \
-  >>"$T_DIR/api_down.log" 2>&1 &
+  --ops-listen "127.0.0.1:$DOWN_OPS" >>"$T_DIR/api_down.log" 2>&1 &
 T_PIDS+=("$!")
 wait_log 20 "$T_DIR/api_down.log" '"listening"' || not_ok "second outdial-api listens"
 curl -s -D "$T_DIR/down.h" -o "$T_DIR/down.b" -X POST -H "x-api-key: $KEY_A" \
@@ -159,6 +161,17 @@ curl -s -D "$T_DIR/down.h" -o "$T_DIR/down.b" -X POST -H "x-api-key: $KEY_A" \
 check "no broker: 503" "$(head -1 "$T_DIR/down.h" | cut -d' ' -f2)" 503
 check "... with Retry-After" "$(grep -ci '^Retry-After: ' "$T_DIR/down.h")" 1
 check "... and its code" "$(grep -c '"code":"SERVICE_UNAVAILABLE"' "$T_DIR/down.b")" 1
+check "no broker: alive, not ready, and /readyz says why" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$DOWN_OPS/healthz") $(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$DOWN_OPS/readyz") $(curl -s "127.0.0.1:$DOWN_OPS/readyz" | grep -c '^fail kafka:api')" "200 503 1"
+
+# ---- its ops listener: probes, and metrics that promtool accepts ----
+check "healthz, readyz" "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$API_OPS/healthz") $(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$API_OPS/readyz")" "200 200"
+curl -s "127.0.0.1:$API_OPS/metrics" >"$T_DIR/metrics.txt"
+promtool check metrics <"$T_DIR/metrics.txt" >"$T_DIR/promtool.out" 2>&1 && ok "promtool check metrics" ||
+  not_ok "promtool check metrics: $(head -3 "$T_DIR/promtool.out")"
+check "answers counted: 2xx and 4xx, and their durations" \
+  "$(awk '/^outdial_api_responses_total\{class="2xx"\}/ { a = $2 > 0 } /^outdial_api_responses_total\{class="4xx"\}/ { b = $2 > 0 }
+          /^outdial_api_request_duration_seconds_count/ { c = $2 > 0 } END { print a + b + c }' "$T_DIR/metrics.txt")" 3
 
 # ---- graceful stop ----
 kill -TERM "$API_PID"
