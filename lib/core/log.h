@@ -3,8 +3,8 @@
  *    "msg":"database unreachable","err":"..."}
  * Fields after the message are given as key/value string pairs ending with
  * NULL; a key written "#name" marks a number: the field is "name" and its
- * value goes out as a JSON number (as a string if it is not one). The level is checked before anything is formatted. Thread-safe: each
- * line is written with one fwrite. */
+ * value goes out as a JSON number (as a string if it is not one). The level is checked before
+ * anything is formatted. Thread-safe: each line is written with one fwrite. */
 #ifndef OD_CORE_LOG_H
 #define OD_CORE_LOG_H
 
