@@ -524,6 +524,10 @@ void od_call_abort(od_call_t *c, const char *error_code, const char *why) {
 
 void od_call_end_unplaced(od_call_t *c, const char *outcome, const char *error_code,
                           const char *why) {
+    char attempt[16];
+    snprintf(attempt, sizeof attempt, "%d", c->w.attempt);
+    od_logkv(OD_LOG_INFO, "call not dialed", "call_id", c->w.call_id, "#attempt", attempt,
+             "error_code", error_code ? error_code : "", "why", why ? why : "", (const char *)NULL);
     end_local(c, outcome, NULL, error_code, why);
     settle(c);
 }
