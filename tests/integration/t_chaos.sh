@@ -10,7 +10,9 @@ OUTDIAL_ROOT=${OUTDIAL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUTDIAL_BIN=${OUTDIAL_BIN:-$OUTDIAL_ROOT/build/bin}
 base=$((40000 + ($$ % 4000) * 3))
 export OUTDIAL_BIN OUTDIAL_CHAOS_PG_PORT=$base OUTDIAL_CHAOS_KAFKA_PORT=$((base + 1))
-export OUTDIAL_CHAOS_SIP_PORT=$((33000 + ($$ % 1000) * 4))
+# SIP (UDP) below Linux's ephemeral range (32768-60999): a bind there can
+# meet the local port of some outgoing socket (seen: "Address already in use")
+export OUTDIAL_CHAOS_SIP_PORT=$((24000 + ($$ % 1000) * 4))
 export OUTDIAL_CHAOS_DIR=${OUTDIAL_CHAOS_DIR:-$OUTDIAL_BIN/../chaos-test}
 exec "$OUTDIAL_ROOT/scripts/chaos" --duration "${OUTDIAL_CHAOS_TEST_SECONDS:-30}" \
   --rate "${OUTDIAL_CHAOS_TEST_RATE:-50}"
