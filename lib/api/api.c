@@ -77,6 +77,8 @@ void od_api_db_give(od_api_t *api, od_db_t *db) {
             db = NULL;
         }
         pthread_mutex_unlock(&api->db_mu);
+    } else { /* lost while in use: a query failed on it */
+        od_ops_check_set(api->db_ok, 0, "connection lost");
     }
     od_db_close(db);
 }
@@ -467,11 +469,28 @@ static void on_answer(void *ctx, int status, double seconds) {
     od_metric_observe(am.seconds, NULL, seconds);
 }
 
+/* Readiness without traffic: the checks are set by the requests that meet
+ * the database and the broker; a replica that no request reaches (taken
+ * out of its Service for being unready) must still find out when they are
+ * back. Every PROBE_MS, a check that is failing is tried again. */
+#define PROBE_MS 2000
+
+static void probe(od_api_t *api) {
+    if (!od_ops_check_ok(api->db_ok)) od_api_db_give(api, od_api_db_take(api)); /* sets it */
+    if (!od_ops_check_ok(api->kafka_ok) && od_kafka_producer_reachable(api->producer, 1000))
+        od_ops_check_set(api->kafka_ok, 1, NULL);
+}
+
 static void *poll_reports(void *arg) {
     od_api_t *api = arg;
+    int64_t next_probe = od_clock_mono_ms() + PROBE_MS;
     while (!api->stopping) {
         od_kafka_producer_wait(api->producer, NULL, 20);
         expire_waiters(api);
+        if (od_clock_mono_ms() >= next_probe) {
+            probe(api);
+            next_probe = od_clock_mono_ms() + PROBE_MS;
+        }
     }
     return NULL;
 }

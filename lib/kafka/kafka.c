@@ -548,6 +548,13 @@ int od_kafka_producer_wait(od_kafka_producer_t *p, od_kafka_batch_t *batch, int 
     return batch->pending;
 }
 
+int od_kafka_producer_reachable(od_kafka_producer_t *p, int timeout_ms) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, NULL, &md, timeout_ms);
+    if (md) rd_kafka_metadata_destroy(md);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms) {
     if (!p) return;
     rd_kafka_flush(p->rk, timeout_ms);

@@ -191,6 +191,9 @@ int od_kafka_produce(od_kafka_producer_t *p, const char *topic, const char *key,
  * serve once. Returns batch->pending. */
 int od_kafka_producer_wait(od_kafka_producer_t *p, od_kafka_batch_t *batch, int timeout_ms);
 
+/* 1 if a broker answered a metadata request within timeout_ms (blocks). */
+int od_kafka_producer_reachable(od_kafka_producer_t *p, int timeout_ms);
+
 /* Flushes (up to timeout_ms); what is still undelivered then is purged and
  * counted as failed in its batch; then frees. NULL is a no-op. */
 void od_kafka_producer_destroy(od_kafka_producer_t *p, int timeout_ms);

@@ -119,6 +119,10 @@ void od_ops_check_set(od_ops_check_t *c, int ok, const char *why) {
     atomic_store_explicit(&c->set_ms, (long long)od_clock_mono_ms(), memory_order_relaxed);
 }
 
+int od_ops_check_ok(od_ops_check_t *c) {
+    return !c || atomic_load_explicit(&c->ok, memory_order_relaxed);
+}
+
 void od_ops_check_done(od_ops_check_t *c) {
     if (c) atomic_store(&c->active, 0);
 }

@@ -75,6 +75,8 @@ typedef struct od_ops_check od_ops_check_t;
 od_ops_check_t *od_ops_check_register(const char *name, int max_age_ms);
 /* Sets it: ok, or failing because of `why` (copied; NULL: "failing"). */
 void od_ops_check_set(od_ops_check_t *c, int ok, const char *why);
+/* As last set (1 for NULL; "not yet set" counts as failing). */
+int od_ops_check_ok(od_ops_check_t *c);
 /* No longer a condition of readiness. */
 void od_ops_check_done(od_ops_check_t *c);
 

@@ -118,11 +118,8 @@ def policy(objs, where, rendered):
         live = c.get("livenessProbe", {}).get("httpGet", {})
         check(live.get("path") == "/healthz" and live.get("port") == "ops", f"{tag}: liveness GET /healthz on ops")
         ready = c.get("readinessProbe", {})
-        if name == "outdial-api":  # see the comment in base/api.yaml
-            check(ready.get("tcpSocket", {}).get("port") == "http", f"{tag}: readiness on the API port")
-        else:
-            check(ready.get("httpGet", {}).get("path") == "/readyz" and ready["httpGet"].get("port") == "ops",
-                  f"{tag}: readiness GET /readyz on ops")
+        check(ready.get("httpGet", {}).get("path") == "/readyz" and ready["httpGet"].get("port") == "ops",
+              f"{tag}: readiness GET /readyz on ops")
         labels = d["spec"]["template"]["metadata"]["labels"]
         check(labels.get("app.kubernetes.io/part-of") == "outdial", f"{tag}: pods labelled part-of outdial")
         check(any(sel.items() <= labels.items() for sel in pdb_selectors), f"{tag}: a PodDisruptionBudget")

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 OPS_BASE=$((46000 + ($$ % 2000) * 2))
 SCHED_OPS=$OPS_BASE DIALER_OPS=$((OPS_BASE + 1))
+API_PORT=$((12000 + $$ % 8000)) API_OPS=$((OPS_BASE + 4000))
 provision_sip "$FIXTURES/dialer.json"
 start_sipp carrier carrier "$CARRIER_PORT"
 start_sipp agent agent "$AGENT_PORT"
@@ -12,6 +13,9 @@ start_sipp agent agent "$AGENT_PORT"
 start_scheduler sched --ops-listen "127.0.0.1:$SCHED_OPS" --ops-stale-seconds 5
 start_sip_dialer dialer --ops-listen "127.0.0.1:$DIALER_OPS" --ops-stale-seconds 5 --drain-seconds 20
 DIALER=$LAST_PID
+outdial-api --listen "127.0.0.1:$API_PORT" --ops-listen "127.0.0.1:$API_OPS" >>"$T_DIR/api.log" 2>&1 &
+T_PIDS+=("$!")
+KEY=$(outdialctl keys create --org acme | tail -1)
 
 probe() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1$2" || true; }
 wait_probe() {
@@ -36,12 +40,20 @@ for i in $(seq 1 16); do # 8 s down, longer than the stale threshold
 done
 check "healthz 200 throughout the outage" "$bad" 0
 check "the dialer (no database) stays ready" "$(probe "$DIALER_OPS" /readyz)" 200
+check "the API, asked for a call meanwhile: 503" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "x-api-key: $KEY" \
+  -d '{"request_id":"pg-down","agent_id":"bot","to_number":"+15557771210"}' "http://127.0.0.1:$API_PORT/v1/calls")" 503
+grep -q "^fail database:api" <<<"$(curl -s --max-time 2 "127.0.0.1:$API_OPS/readyz")" && ok "the API's readyz names the database" ||
+  not_ok "the API's readyz during the outage: $(curl -s "127.0.0.1:$API_OPS/readyz")"
 m=$(curl -s "127.0.0.1:$SCHED_OPS/metrics")
 grep -q '^outdial_ready 0$' <<<"$m" && ok "outdial_ready 0 in /metrics" || not_ok "outdial_ready gauge"
 restart_pg
 wait_probe 25 "$SCHED_OPS" /readyz 200 && ok "ready again once PostgreSQL is back" ||
   not_ok "readyz after the outage: $(curl -s "127.0.0.1:$SCHED_OPS/readyz")"
 check "healthz after" "$(probe "$SCHED_OPS" /healthz)" 200
+# no request reaches an unready API replica (its Service leaves it out): it
+# must find out by itself that the database is back
+wait_probe 15 "$API_OPS" /readyz 200 && ok "the API ready again with no request" ||
+  not_ok "the API's readyz after the outage: $(curl -s "127.0.0.1:$API_OPS/readyz")"
 
 # --- the dialer drains with a live call: probes keep answering -------------
 echo '{"request_id":"long","org_id":"acme","agent_id":"bot","to_number":"+15557771209","max_duration_seconds":60}' |
