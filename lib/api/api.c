@@ -191,23 +191,6 @@ static void *watch_changes(void *arg) {
 
 /* ---- producing with an acknowledgement ---- */
 
-/* Minimal JSON answers of the POST path (the routes have their own). */
-static void answer(od_httpd_resp_t *resp, int status, json_t *body /* taken */) {
-    char *text = json_dumps(body, JSON_COMPACT);
-    resp->status = status;
-    od_httpd_resp_header(resp, "Content-Type", "application/json");
-    od_buf_puts(&resp->body, text ? text : "{}");
-    od_buf_putc(&resp->body, '\n');
-    free(text);
-    json_decref(body);
-}
-
-static void answer_unavailable(od_httpd_resp_t *resp, const char *msg) {
-    od_httpd_resp_header(resp, "Retry-After", "1");
-    answer(resp, 503,
-           json_pack("{s:s,s:s,s:n}", "error", msg, "code", "SERVICE_UNAVAILABLE", "details"));
-}
-
 /* One produced request and its deferred answer. Whichever comes first,
  * its report or its deadline (served by the poller thread), answers it;
  * the report always frees it (the batch must outlive the report). */
@@ -264,7 +247,7 @@ static void on_accept_report(void *arg) {
         } else {
             od_logkv(OD_LOG_WARN, "request not delivered", "err", w->batch.last_error,
                      (const char *)NULL);
-            answer_unavailable(&resp, "the broker refused the request; retry later");
+            od_api_reply_unavailable(&resp, "the broker refused the request; retry later");
         }
         od_httpd_complete(w->later, &resp);
     }
@@ -289,8 +272,9 @@ static void expire_waiters(od_api_t *api) {
         if (!later) return;
         od_ops_check_set(api->kafka_ok, 0, "the broker did not acknowledge in time");
         od_httpd_resp_t resp = {.status = 500};
-        answer_unavailable(&resp, "the broker did not acknowledge in time; retry with the same"
-                                  " Idempotency-Key (it never makes a second call)");
+        od_api_reply_unavailable(&resp,
+                                 "the broker did not acknowledge in time; retry with the same"
+                                 " Idempotency-Key (it never makes a second call)");
         od_httpd_complete(later, &resp);
     }
 }
@@ -300,7 +284,7 @@ void od_api_accept(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *re
                    const char *request_id) {
     od_api_waiter_t *w = api->producer ? calloc(1, sizeof *w) : NULL;
     if (!w) {
-        answer_unavailable(resp, "the broker is not available; retry later");
+        od_api_reply_unavailable(resp, "the broker is not available; retry later");
         return;
     }
     w->api = api;
@@ -331,7 +315,7 @@ void od_api_accept(od_api_t *api, const od_httpd_req_t *req, od_httpd_resp_t *re
         pthread_mutex_unlock(&api->pend_mu);
         if (!late) {
             od_httpd_resp_t r = {.status = 500};
-            answer_unavailable(&r, "the broker refused the request; retry later");
+            od_api_reply_unavailable(&r, "the broker refused the request; retry later");
             od_httpd_complete(w->later, &r);
         }
         waiter_free(w);
