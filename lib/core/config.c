@@ -2,6 +2,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ static const od_opt_t *find(const od_opt_t *const *tables, const char *flag, siz
             if (strlen(o->flag) == len && !strncmp(o->flag, flag, len)) return o;
     return NULL;
 }
+
+static int finish_common(od_common_conf_t *c, char *errstr, size_t n);
 
 int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **argv, char **pos,
                     int pos_cap, int *npos, char *errstr, size_t errstr_size) {
@@ -104,6 +107,9 @@ int od_config_parse(const od_opt_t *const *tables, void *conf, int argc, char **
         }
         if (set_value(o, conf, val, errstr, errstr_size)) return -1;
     }
+    for (const od_opt_t *const *t = tables; *t; t++)
+        if (*t == od_common_opts || *t == od_dialer_common_opts)
+            return finish_common(conf, errstr, errstr_size);
     return 0;
 help:
     od_config_usage(stdout, tables);
@@ -167,6 +173,31 @@ void od_config_usage(FILE *out, const od_opt_t *const *tables) {
         "kafka-extra", "OUTDIAL_KAFKA_EXTRA", OD_OPT_STRING, NULL,                                 \
             "extra librdkafka settings, k=v,k=v (e.g. security.protocol=ssl)", F(kafka_extra)      \
     }
+#define OPT_KAFKA_SECURITY                                                                         \
+    {"kafka-security-protocol",                                                                    \
+     "OUTDIAL_KAFKA_SECURITY_PROTOCOL",                                                            \
+     OD_OPT_STRING,                                                                                \
+     NULL,                                                                                         \
+     "plaintext, ssl, sasl_plaintext or sasl_ssl",                                                 \
+     F(kafka_security_protocol)},                                                                  \
+        {"kafka-sasl-mechanism",                                                                   \
+         "OUTDIAL_KAFKA_SASL_MECHANISM",                                                           \
+         OD_OPT_STRING,                                                                            \
+         NULL,                                                                                     \
+         "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",                                                  \
+         F(kafka_sasl_mechanism)},                                                                 \
+        {"kafka-sasl-username", "OUTDIAL_KAFKA_SASL_USERNAME", OD_OPT_STRING, NULL,                \
+         "SASL user name",      F(kafka_sasl_username)},                                           \
+        {"kafka-sasl-password-file",                                                               \
+         "OUTDIAL_KAFKA_SASL_PASSWORD_FILE",                                                       \
+         OD_OPT_STRING,                                                                            \
+         NULL,                                                                                     \
+         "file holding the SASL password (the password itself is never a setting)",                \
+         F(kafka_sasl_password_file)},                                                             \
+    {                                                                                              \
+        "kafka-ssl-ca-file", "OUTDIAL_KAFKA_SSL_CA_FILE", OD_OPT_STRING, NULL,                     \
+            "CA certificates (PEM) that sign the brokers' certificates", F(kafka_ssl_ca_file)      \
+    }
 #define OPT_CREDENTIALS                                                                            \
     {                                                                                              \
         "credentials-key-file", "OUTDIAL_CREDENTIALS_KEY_FILE", OD_OPT_STRING, NULL,               \
@@ -177,11 +208,69 @@ void od_config_usage(FILE *out, const od_opt_t *const *tables) {
     }
 
 const od_opt_t od_common_opts[] = {
-    OPT_BROKERS,     OPT_PG_DSN,      OPT_TOPICS_PUBLIC, OPT_TOPICS_INTERNAL,
-    OPT_KAFKA_EXTRA, OPT_CREDENTIALS, OD_OPT_END,
+    OPT_BROKERS,     OPT_PG_DSN,         OPT_TOPICS_PUBLIC, OPT_TOPICS_INTERNAL,
+    OPT_KAFKA_EXTRA, OPT_KAFKA_SECURITY, OPT_CREDENTIALS,   OD_OPT_END,
 };
 
 const od_opt_t od_dialer_common_opts[] = {
-    OPT_BROKERS, OPT_TOPICS_INTERNAL, OPT_KAFKA_EXTRA, OPT_CREDENTIALS, OD_OPT_END,
+    OPT_BROKERS,        OPT_TOPICS_INTERNAL, OPT_KAFKA_EXTRA,
+    OPT_KAFKA_SECURITY, OPT_CREDENTIALS,     OD_OPT_END,
 };
+
+/* Appends "k=v" to *b (after a comma unless it is the first), the value's
+ * commas and backslashes escaped as kafka_extra's parser reads them. */
+static void put_kv(char **b, size_t *len, const char *k, const char *v) {
+    *b = realloc(*b, *len + strlen(k) + 2 * strlen(v) + 3);
+    if (!*b) abort();
+    size_t o = *len;
+    if (o) (*b)[o++] = ',';
+    o += (size_t)sprintf(*b + o, "%s=", k);
+    for (const char *p = v; *p; p++) {
+        if (*p == ',' || *p == '\\') (*b)[o++] = '\\';
+        (*b)[o++] = *p;
+    }
+    (*b)[o] = 0;
+    *len = o;
+}
+
+/* The SASL password: the file's first line. */
+static int read_secret(const char *path, char *out, size_t cap, char *errstr, size_t n) {
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(out, (int)cap, f)) {
+        snprintf(errstr, n, "OUTDIAL_KAFKA_SASL_PASSWORD_FILE %s: %s", path,
+                 f ? "empty" : strerror(errno));
+        if (f) fclose(f);
+        return -1;
+    }
+    fclose(f);
+    out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
+/* Folds the Kafka security settings into kafka_extra (config.h). */
+static int finish_common(od_common_conf_t *c, char *errstr, size_t n) {
+    char pw[1024] = "";
+    if (!c->kafka_security_protocol && !c->kafka_sasl_mechanism && !c->kafka_sasl_username &&
+        !c->kafka_sasl_password_file && !c->kafka_ssl_ca_file)
+        return 0;
+    if (c->kafka_sasl_password_file &&
+        read_secret(c->kafka_sasl_password_file, pw, sizeof pw, errstr, n))
+        return -1;
+    char *b = NULL;
+    size_t len = 0;
+    if (c->kafka_security_protocol)
+        put_kv(&b, &len, "security.protocol", c->kafka_security_protocol);
+    if (c->kafka_sasl_mechanism) put_kv(&b, &len, "sasl.mechanism", c->kafka_sasl_mechanism);
+    if (c->kafka_sasl_username) put_kv(&b, &len, "sasl.username", c->kafka_sasl_username);
+    if (*pw) put_kv(&b, &len, "sasl.password", pw);
+    if (c->kafka_ssl_ca_file) put_kv(&b, &len, "ssl.ca.location", c->kafka_ssl_ca_file);
+    if (c->kafka_extra && *c->kafka_extra) { /* as given: escaped already */
+        b = realloc(b, len + strlen(c->kafka_extra) + 2);
+        if (!b) abort();
+        sprintf(b + len, ",%s", c->kafka_extra);
+    }
+    c->kafka_extra = b; /* kept for the process's life */
+    memset(pw, 0, sizeof pw);
+    return 0;
+}
 #undef F

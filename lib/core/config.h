@@ -27,6 +27,10 @@ typedef struct {
  * value`, `--flag=value`, or a bare `--flag` for booleans), across the
  * NULL-terminated list of tables. Arguments that are not flags are returned
  * in order in `pos` (at most `pos_cap`); *npos gets their count.
+ * With od_common_opts or od_dialer_common_opts among the tables (the
+ * od_common_conf_t first in conf), the Kafka security settings are then
+ * folded into kafka_extra ("k=v,k=v", commas in values escaped "\,"),
+ * ahead of what kafka_extra said, and the SASL password read from its file.
  * Returns 0, 1 when --help or --version was given (usage or "NAME VERSION"
  * printed on stdout: exit 0), or -1 with a message in errstr. String values point into argv or the
  * environment. */
@@ -41,6 +45,10 @@ typedef struct {
     const char *brokers, *pg_dsn, *topic_requests, *topic_events, *kafka_extra;
     const char *topic_dial, *topic_reports; /* internal: schedulers <-> dialers */
     const char *credentials_key_file;       /* seals passwords in dial work (lib/crypto) */
+    /* Kafka security, first-class (folded into kafka_extra by
+     * od_config_parse, with the password read from its file) */
+    const char *kafka_security_protocol, *kafka_sasl_mechanism, *kafka_sasl_username;
+    const char *kafka_sasl_password_file, *kafka_ssl_ca_file;
 } od_common_conf_t;
 
 extern const od_opt_t od_common_opts[];

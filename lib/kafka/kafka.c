@@ -46,22 +46,32 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr
     return 0;
 }
 
-/* Applies "k=v,k=v" overrides. */
+/* Applies "k=v,k=v" overrides; "\," is a comma within a value, "\\" a
+ * backslash. */
 static int set_extra(rd_kafka_conf_t *conf, const char *extra, char *errstr, size_t n) {
     if (!extra || !*extra) return 0;
-    char *dup = strdup(extra), *save = NULL;
+    char *kv = malloc(strlen(extra) + 1);
+    if (!kv) abort();
     int rc = 0;
-    for (char *kv = strtok_r(dup, ",", &save); kv && !rc; kv = strtok_r(NULL, ",", &save)) {
+    for (const char *p = extra; *p && !rc;) {
+        size_t o = 0;
+        for (; *p && *p != ','; p++) {
+            if (*p == '\\' && (p[1] == ',' || p[1] == '\\')) p++;
+            kv[o++] = *p;
+        }
+        kv[o] = 0;
+        if (*p == ',') p++;
+        if (!o) continue;
         char *eq = strchr(kv, '=');
         if (!eq) {
-            snprintf(errstr, n, "kafka setting \"%s\" is not key=value", kv);
+            snprintf(errstr, n, "kafka setting \"%.200s\" is not key=value", kv);
             rc = -1;
             break;
         }
         *eq = 0;
         rc = set(conf, kv, eq + 1, errstr, n);
     }
-    free(dup);
+    free(kv);
     return rc;
 }
 

@@ -48,14 +48,16 @@ def table_of(path, section):
     return rows
 
 bad = []
+KAFKA_SECURITY = {"--kafka-security-protocol", "--kafka-sasl-mechanism", "--kafka-sasl-username",
+                  "--kafka-sasl-password-file", "--kafka-ssl-ca-file"}
 cases = [
     ("outdial-scheduler", "docs/configuration.md", "## outdial-scheduler", set()),
     ("outdial-api", "docs/configuration.md", "## outdial-api", {"--kafka-brokers", "--pg-dsn",
      "--topic-requests", "--topic-events", "--topic-dial", "--topic-reports", "--kafka-extra",
-     "--credentials-key-file"}),
+     "--credentials-key-file"} | KAFKA_SECURITY),
     ("outdial-devbroker", "docs/configuration.md", "## outdial-devbroker", set()),
     ("outdial-dialer", "docs/dialer.md", "## Settings", {"--kafka-brokers", "--topic-dial",
-     "--topic-reports", "--kafka-extra", "--credentials-key-file"}),
+     "--topic-reports", "--kafka-extra", "--credentials-key-file"} | KAFKA_SECURITY),
 ]
 for binary, path, section, shared in cases:
     h, d = help_of(binary), table_of(path, section)

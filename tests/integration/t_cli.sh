@@ -54,6 +54,14 @@ run 1 outdialctl --kafka-brokers "$DEAD" --kafka-extra message.timeout.ms=2000 \
 check "submit with no broker: one line" "$(last_err)" "outdialctl: 1 of 1 not delivered: Local: Message timed out"
 no_raw_logs && ok "submit with no broker: no librdkafka lines" || not_ok "submit: raw lines: $(head -2 "$T_DIR/err")"
 
+# Kafka security settings reach librdkafka (first-class, not only through --kafka-extra)
+run 1 outdialctl --kafka-security-protocol bogus watch
+check "a security protocol librdkafka does not know" "$(last_err)" \
+  'outdialctl: Invalid value "bogus" for configuration property "security.protocol"'
+run 2 outdialctl --kafka-sasl-password-file /nonexistent/pw watch
+check "a SASL password file that is not there" "$(last_err)" \
+  "outdialctl: OUTDIAL_KAFKA_SASL_PASSWORD_FILE /nonexistent/pw: No such file or directory"
+
 # --json where the help offers it
 run 0 outdialctl migrate --json
 check "migrate --json" "$(cat "$T_DIR/out")" \

@@ -1,5 +1,8 @@
 /* The settings table: defaults, environment, flags, errors. */
 #include "check.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 #include "core/config.h"
 
 #include <stddef.h>
@@ -22,6 +25,43 @@ static const od_opt_t opts[] = {
 static int parse(conf_t *c, int argc, char **argv, char **pos, int *npos, char *err) {
     const od_opt_t *t[] = {opts, NULL};
     return od_config_parse(t, c, argc, argv, pos, 4, npos, err, 256);
+}
+
+/* The Kafka security settings fold into kafka_extra, the password read from
+ * its file, a comma in a value escaped, kafka_extra's own settings last. */
+static void kafka_security(void) {
+    od_common_conf_t c = {0};
+    const od_opt_t *tables[] = {od_common_opts, NULL};
+    char err[256], *pos[1], path[] = "/tmp/od_test_pw_XXXXXX";
+    int npos, fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, "p,w\\d\n", 6) == 6, "password file");
+    close(fd);
+    char *argv[] = {"x",
+                    "--kafka-security-protocol",
+                    "sasl_ssl",
+                    "--kafka-sasl-mechanism",
+                    "SCRAM-SHA-512",
+                    "--kafka-sasl-username",
+                    "u",
+                    "--kafka-sasl-password-file",
+                    path,
+                    "--kafka-ssl-ca-file",
+                    "/etc/ca.pem",
+                    "--kafka-extra",
+                    "linger.ms=5",
+                    NULL};
+    CHECK(od_config_parse(tables, &c, 13, argv, pos, 0, &npos, err, sizeof err) == 0, "parse: %s",
+          err);
+    CHECK_STR(c.kafka_extra,
+              "security.protocol=sasl_ssl,sasl.mechanism=SCRAM-SHA-512,sasl.username=u,"
+              "sasl.password=p\\,w\\\\d,ssl.ca.location=/etc/ca.pem,linger.ms=5",
+              "folded into kafka_extra");
+    free((char *)c.kafka_extra);
+    unlink(path);
+    char *missing[] = {"x", "--kafka-sasl-password-file", "/nonexistent/pw", NULL};
+    CHECK(od_config_parse(tables, &c, 3, missing, pos, 0, &npos, err, sizeof err) == -1 &&
+              strstr(err, "/nonexistent/pw: No such file"),
+          "a password file that is not there: %s", err);
 }
 
 int main(void) {
@@ -59,5 +99,6 @@ int main(void) {
     char *a6[] = {"x", "-", "--", "--flag", NULL};
     CHECK(parse(&c, 4, a6, pos, &npos, err) == 0 && npos == 2 && !strcmp(pos[1], "--flag"),
           "'-' and '--': %d", npos);
+    kafka_security();
     return CHECK_DONE();
 }
