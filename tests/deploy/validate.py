@@ -4,6 +4,9 @@ import glob, json, os, re, subprocess, sys
 import yaml
 import kubernetes_validate as kv
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import metric_exprs  # noqa: E402  (the rules' and the dashboard's queries)
+
 root, tmp, kubectl = sys.argv[1], sys.argv[2], sys.argv[3]
 K8S = "1.32.0"  # the Kubernetes version the manifests are checked against
 KDIR = f"{root}/deploy/kubernetes"
@@ -241,54 +244,13 @@ for row in re.findall(r"^\| (`[^|]+) \| (\w+) \|", sect, re.M):
         if row[1] == "histogram":
             known |= {n + "_bucket", n + "_sum", n + "_count"}
 check(len(known) > 30, f"docs/operations.md: metric tables found ({len(known)} names)")
-KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"}
-
-
-def metric_names(expr):
-    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)            # strings
-    e = re.sub(r"\{[^}]*\}", "", e)                          # label matchers
-    e = re.sub(r"\[[^\]]*\]", "", e)                         # ranges
-    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", e)
-    e = re.sub(r"\$\{?\w+\}?", "", e)                        # Grafana variables
-    names = set()
-    for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", e):
-        n = m.group(0)
-        if n in KEYWORDS or re.fullmatch(r"\d+[smhdwy]", n) or e[m.end():].lstrip().startswith("("):
-            continue
-        names.add(n)
-    return names
-
-
-exprs = [("rules " + x.get("alert", x.get("record", "")), x["expr"]) for g in rules["spec"]["groups"] for x in g["rules"]]
-dash_path = f"{root}/deploy/grafana/outdial.json"
-try:
-    dash = json.load(open(dash_path))
-except (OSError, ValueError) as e:
-    dash = {}
-    check(False, f"deploy/grafana/outdial.json: {e}")
-
-
-def walk(o, path):
-    if isinstance(o, dict):
-        if o.get("type") == "datasource":  # a variable whose query is a plugin's name
-            return
-        for k, v in o.items():
-            if k in ("expr", "query") and isinstance(v, str) and v:
-                exprs.append((f"dashboard {path}", v))
-            else:
-                walk(v, f"{path}/{o.get('title', k)}" if k == "targets" else path)
-    elif isinstance(o, list):
-        for i in o:
-            walk(i, path)
-
-
-walk(dash.get("panels", []), "panels")
-walk(dash.get("templating", {}), "templating")
+exprs = metric_exprs.queries(root)
+dash = metric_exprs.dashboard(root)
+check(bool(dash), "deploy/grafana/outdial.json: readable JSON")
 check(len([e for e in exprs if e[0].startswith("dashboard")]) >= 10, "dashboard: at least 10 queries")
 check(bool(dash.get("uid")) and bool(dash.get("title")), "dashboard: uid and title")
 for where, expr in exprs:
-    expr = re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", expr.strip())  # the metric, not the label
-    names = metric_names(expr)
+    names = metric_exprs.metric_names(expr)
     check(bool(names), f"{where}: names a metric ({expr})")
     for n in sorted(names):
         check(n in known, f"{where}: metric {n} is not in docs/operations.md's tables")

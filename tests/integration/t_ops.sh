@@ -25,6 +25,9 @@ T_PIDS+=("$!")
 
 start_scheduler sched --ops-listen "127.0.0.1:$SCHED_OPS"
 start_sip_dialer dialer --ops-listen "127.0.0.1:$DIALER_OPS" --agent-answer-ms 2000
+API_PORT=$((12000 + $$ % 8000)) API_OPS=$((OPS_BASE + 6000))
+outdial-api --listen "127.0.0.1:$API_PORT" --ops-listen "127.0.0.1:$API_OPS" >>"$T_DIR/api.log" 2>&1 &
+T_PIDS+=("$!")
 
 # probe PORT PATH: prints the HTTP status
 probe() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1$2" || true; }
@@ -104,11 +107,18 @@ for job in scheduler dialer; do
     ok "$job: process metrics" || not_ok "$job process metrics"
 done
 
-for p in "$SCHED_OPS" "$DIALER_OPS"; do
+curl -s -o /dev/null "127.0.0.1:$API_PORT/v1/calls" # one answer (401), so its histogram has a sample
+for p in "$SCHED_OPS" "$DIALER_OPS" "$API_OPS"; do
   curl -s "127.0.0.1:$p/metrics" > "$T_DIR/scrape.$p"
   if promtool check metrics < "$T_DIR/scrape.$p" > "$T_DIR/promtool.$p" 2>&1; then ok "promtool check metrics ($p)"
   else not_ok "promtool ($p): $(head -5 "$T_DIR/promtool.$p")"; fi
 done
+# every metric deploy/'s alert rules and dashboard use is in these real scrapes
+if "$(py_clients)" "$OUTDIAL_ROOT/tests/deploy/metric_exprs.py" "$OUTDIAL_ROOT" "$T_DIR"/scrape.* >"$T_DIR/names.out" 2>&1; then
+  ok "the rules' and the dashboard's metrics are all scraped ($(tail -1 "$T_DIR/names.out"))"
+else
+  not_ok "metrics used by deploy/ and not scraped: $(head -5 "$T_DIR/names.out")"
+fi
 check "Content-Type of /metrics" "$(curl -s -o /dev/null -w '%{content_type}' "127.0.0.1:$SCHED_OPS/metrics")" \
   "text/plain; version=0.0.4; charset=utf-8"
 finish
