@@ -140,5 +140,7 @@ int od_scheduler_run(const od_scheduler_conf_t *conf, volatile sig_atomic_t *sto
     od_worker_join(webhooks);
     od_relay_join(relay);
     od_ops_stop(ops);
+    od_logkv(rc ? OD_LOG_ERROR : OD_LOG_INFO, rc ? "stopped after a failure" : "stopped",
+             (const char *)NULL);
     return rc;
 }

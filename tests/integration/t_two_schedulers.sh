@@ -19,4 +19,5 @@ echo "scheduler a stored ${sa:-?}, b stored ${sb:-?}"
 check_ge "a did part of the work" "${sa:-0}" 1
 check_ge "b did part of the work" "${sb:-0}" 1
 check "together exactly all" "$(( ${sa:-0} + ${sb:-0} ))" $N
+check "each says it stopped, last" "$(tail -1 "$T_DIR/a.log" | grep -c '"msg":"stopped"') $(tail -1 "$T_DIR/b.log" | grep -c '"msg":"stopped"')" "1 1"
 finish
