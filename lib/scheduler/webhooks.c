@@ -42,7 +42,8 @@ typedef struct {
     long long id;
     int attempts;
     char org[128];
-    double started_s; /* od_clock_mono_s */
+    char event_id[40]; /* for the log */
+    double started_s;  /* od_clock_mono_s */
 } sent_t;
 
 /* The org's in-flight count; an idle entry is reused, so the table holds
@@ -100,8 +101,9 @@ static void on_done(void *ctx, const od_http_result_t *r, void *arg) {
                                l->conf->webhook_retry_s) != OD_OK)
         od_logkv(OD_LOG_WARN, "webhook result not recorded (retried after the lease)", "err",
                  od_db_error(l->db), (const char *)NULL);
-    if (why[0])
-        od_logkv(OD_LOG_DEBUG, "webhook attempt", "outcome", outcome, "why", why,
+    if (why[0]) /* a delivery given up is the operator's business; a retry is not */
+        od_logkv(strcmp(outcome, "failed") ? OD_LOG_DEBUG : OD_LOG_WARN, "webhook attempt",
+                 "org_id", s->org, "event_id", s->event_id, "outcome", outcome, "why", why,
                  (const char *)NULL);
     busy_of(l, s->org)->n--;
     l->inflight--;
@@ -129,6 +131,7 @@ static void send_one(const od_webhook_row_t *w, void *arg) {
     s->attempts = w->attempts;
     s->started_s = od_clock_mono_s();
     snprintf(s->org, sizeof s->org, "%s", w->org_id);
+    snprintf(s->event_id, sizeof s->event_id, "%s", w->event_id);
     l->inflight++;
     busy_of(l, w->org_id)->n++;
     int rc = od_http_post(l->http, w->url, headers, nh, w->body, strlen(w->body), s);

@@ -99,6 +99,9 @@ check "a 4xx is final: one attempt" \
   "1 HTTP 410 (final)"
 check "the call shows it" "$(sql "SELECT w.status || ': ' || w.last_error FROM call_webhooks w JOIN calls c USING (call_id) WHERE c.request_id = 'w-gone'")" \
   "failed: HTTP 410 (final)"
+check "the scheduler's log names the org and the event of a delivery given up" \
+  "$(grep '"msg":"webhook attempt"' "$T_DIR/sched.log" | grep '"org_id":"hooks"' | grep '"outcome":"failed"' |
+     grep -c "\"event_id\":\"$(sql "SELECT min(d.event_id::text) FROM webhook_deliveries d JOIN calls c USING (call_id) WHERE c.request_id = 'w-gone'")\"")" 1
 outdialctl show --org hooks --request w-gone > "$T_DIR/show.out"
 check "outdialctl show: the call's webhook state" \
   "$(grep -c '^webhooks    failed, 0 of [0-9]* events delivered; last error: HTTP 410 (final)$' "$T_DIR/show.out")" 1
