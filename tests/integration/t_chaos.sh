@@ -8,7 +8,10 @@
 set -euo pipefail
 OUTDIAL_ROOT=${OUTDIAL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 OUTDIAL_BIN=${OUTDIAL_BIN:-$OUTDIAL_ROOT/build/bin}
-base=$((40000 + ($$ % 4000) * 3))
+# Every port below Linux's ephemeral range (32768-60999), where a listener
+# can meet the local port of an outgoing socket (seen: Kafka's "Address
+# already in use"), and apart from the SIP ports below.
+base=$((14000 + ($$ % 3000) * 3))
 export OUTDIAL_BIN OUTDIAL_CHAOS_PG_PORT=$base OUTDIAL_CHAOS_KAFKA_PORT=$((base + 1))
 # SIP (UDP) below Linux's ephemeral range (32768-60999): a bind there can
 # meet the local port of some outgoing socket (seen: "Address already in use")

@@ -4,8 +4,9 @@
 # `promtool check metrics` accepts each binary's scrape; /healthz and
 # /readyz answer 200 with a line per loop and check.
 . "$(dirname "$0")/lib.sh"
-OPS_BASE=$((40000 + ($$ % 2000) * 3))
-SCHED_OPS=$OPS_BASE DIALER_OPS=$((OPS_BASE + 1)) PROM_PORT=$((OPS_BASE + 2))
+# below the ephemeral range (32768-60999) and apart from the SIP ports (20000+)
+OPS_BASE=$((10000 + ($$ % 1500) * 4))
+SCHED_OPS=$OPS_BASE DIALER_OPS=$((OPS_BASE + 1)) PROM_PORT=$((OPS_BASE + 2)) API_OPS=$((OPS_BASE + 3))
 provision_sip "$FIXTURES/dialer.json"
 start_sipp carrier carrier "$CARRIER_PORT"
 start_sipp agent agent "$AGENT_PORT"
@@ -25,7 +26,7 @@ T_PIDS+=("$!")
 
 start_scheduler sched --ops-listen "127.0.0.1:$SCHED_OPS"
 start_sip_dialer dialer --ops-listen "127.0.0.1:$DIALER_OPS" --agent-answer-ms 2000
-API_PORT=$((12000 + $$ % 8000)) API_OPS=$((OPS_BASE + 6000))
+API_PORT=$((16000 + $$ % 4000))
 outdial-api --listen "127.0.0.1:$API_PORT" --ops-listen "127.0.0.1:$API_OPS" >>"$T_DIR/api.log" 2>&1 &
 T_PIDS+=("$!")
 

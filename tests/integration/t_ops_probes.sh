@@ -3,9 +3,10 @@
 # ready again once it is back; a draining dialer keeps answering its
 # probes (/healthz 200, /readyz 503 "draining") and says so in /metrics.
 . "$(dirname "$0")/lib.sh"
-OPS_BASE=$((46000 + ($$ % 2000) * 2))
+# below the ephemeral range (32768-60999) and apart from the SIP ports (20000+)
+OPS_BASE=$((10000 + ($$ % 1500) * 4))
 SCHED_OPS=$OPS_BASE DIALER_OPS=$((OPS_BASE + 1))
-API_PORT=$((12000 + $$ % 8000)) API_OPS=$((OPS_BASE + 4000))
+API_PORT=$((16000 + $$ % 4000)) API_OPS=$((OPS_BASE + 2))
 provision_sip "$FIXTURES/dialer.json"
 start_sipp carrier carrier "$CARRIER_PORT"
 start_sipp agent agent "$AGENT_PORT"
