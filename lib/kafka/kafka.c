@@ -139,7 +139,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
         c->all_down = 0; /* the group coordinator answered */
-        if (c->paused) rd_kafka_pause_partitions(rk, parts);
+        /* As the consumer is now, whatever a partition was when it left:
+         * one paused while a batch waited for the database (reports), then
+         * revoked and given back, stayed paused for good (seen: a soak's
+         * reports partition never read again after a rebalance). */
+        if (c->paused)
+            rd_kafka_pause_partitions(rk, parts);
+        else
+            rd_kafka_resume_partitions(rk, parts);
         od_logkv(OD_LOG_INFO, "partitions assigned", "#count", n, (const char *)NULL);
     } else {
         /* Commit what was stored before letting go: while the group is
